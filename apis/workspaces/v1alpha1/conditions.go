@@ -1,0 +1,209 @@
+/*
+Copyright The Atrium Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ConditionType is the type of a condition of a Workspace (and of its mirror
+// on the compute cluster, which uses the same types so the agent can copy them
+// one to one).
+type ConditionType string
+
+// ConditionReason is the machine-readable reason of a condition. Tenants see
+// it next to a message that says what to change.
+type ConditionReason string
+
+// Valid: the hub resolved the workspace against its template and execution
+// profile. Written by the hub only. A False Valid never stops a workspace that
+// is already running; it only blocks placing new specs.
+const (
+	// ConditionValid is True when the spec resolves within the template's bounds.
+	ConditionValid ConditionType = "Valid"
+
+	// ReasonResolved: the spec resolved; status.effective holds the result.
+	ReasonResolved ConditionReason = "Resolved"
+	// ReasonTemplateNotFound: spec.templateRef names no WorkspaceTemplate.
+	ReasonTemplateNotFound ConditionReason = "TemplateNotFound"
+	// ReasonImageNotAllowed: spec.image is neither the template's default image
+	// nor matched by its allowedImages.
+	ReasonImageNotAllowed ConditionReason = "ImageNotAllowed"
+	// ReasonResourceOutOfBounds: a request or limit is outside the template's
+	// resourceBounds.
+	ReasonResourceOutOfBounds ConditionReason = "ResourceOutOfBounds"
+	// ReasonStorageOutOfBounds: spec.storage.size is outside the template's
+	// primaryStorage bounds.
+	ReasonStorageOutOfBounds ConditionReason = "StorageOutOfBounds"
+	// ReasonIdleTimeoutOutOfBounds: spec.idleShutdown exceeds the template's
+	// maximum, or overrides it where the template forbids that.
+	ReasonIdleTimeoutOutOfBounds ConditionReason = "IdleTimeoutOutOfBounds"
+	// ReasonAccessStrategyNotAllowed: spec.accessStrategy is not allowed by the
+	// template.
+	ReasonAccessStrategyNotAllowed ConditionReason = "AccessStrategyNotAllowed"
+	// ReasonExecutionProfileNotFound: the execution profile does not exist.
+	ReasonExecutionProfileNotFound ConditionReason = "ExecutionProfileNotFound"
+	// ReasonExecutionProfileNotAllowed: the execution profile, or the profile
+	// selected by spec.serviceAccountName, is not allowed by the template.
+	ReasonExecutionProfileNotAllowed ConditionReason = "ExecutionProfileNotAllowed"
+	// ReasonInvalidSpec: another problem the schema could not catch; the
+	// message names the field.
+	ReasonInvalidSpec ConditionReason = "InvalidSpec"
+)
+
+// Scheduled: the hub placed the workspace on a compute cluster
+// (status.placement). Written by the hub only.
+const (
+	// ConditionScheduled is True when status.placement names a compute cluster.
+	ConditionScheduled ConditionType = "Scheduled"
+
+	// ReasonPlaced: the workspace is placed on status.placement.cluster.
+	ReasonPlaced ConditionReason = "Placed"
+	// ReasonNotValid: placement waits for the Valid condition.
+	ReasonNotValid ConditionReason = "NotValid"
+	// ReasonNoClusterFits: no Ready, schedulable compute cluster serving the
+	// workspace's shard matches its selectors, capacity and access strategy.
+	ReasonNoClusterFits ConditionReason = "NoClusterFits"
+	// ReasonUserLimitReached: the owner already runs the template's
+	// maxRunningWorkspacesPerUser workspaces.
+	ReasonUserLimitReached ConditionReason = "UserLimitReached"
+	// ReasonEvicted: the workspace was taken off an unreachable cluster by its
+	// eviction policy and waits to be placed again.
+	ReasonEvicted ConditionReason = "Evicted"
+)
+
+// Available: the workspace serves its IDE at status.accessURL. Written by the
+// placed agent.
+const (
+	// ConditionAvailable is True when pods are ready and the access probe passed.
+	ConditionAvailable ConditionType = "Available"
+
+	// ReasonPodsReady: pods are ready and the access startup probe passed.
+	ReasonPodsReady ConditionReason = "PodsReady"
+	// ReasonPodsNotReady: the workspace pod is not ready yet.
+	ReasonPodsNotReady ConditionReason = "PodsNotReady"
+	// ReasonAccessProbePending: pods are ready, the access URL does not answer yet.
+	ReasonAccessProbePending ConditionReason = "AccessProbePending"
+	// ReasonAccessProbeFailed: the access startup probe exhausted its
+	// failureThreshold. Also a Degraded reason.
+	ReasonAccessProbeFailed ConditionReason = "AccessProbeFailed"
+	// ReasonWorkspaceStopped: the workspace is stopped, so it is not available.
+	ReasonWorkspaceStopped ConditionReason = "WorkspaceStopped"
+)
+
+// Progressing: the workspace is moving towards its desired status. Written by
+// the placed agent.
+const (
+	// ConditionProgressing is True while starting, stopping or rolling out.
+	ConditionProgressing ConditionType = "Progressing"
+
+	// ReasonCreating: the local resources are being created.
+	ReasonCreating ConditionReason = "Creating"
+	// ReasonStarting: resources exist, pods are starting.
+	ReasonStarting ConditionReason = "Starting"
+	// ReasonUpdating: a spec change is rolling out.
+	ReasonUpdating ConditionReason = "Updating"
+	// ReasonStopping: scaling to zero.
+	ReasonStopping ConditionReason = "Stopping"
+	// ReasonReconciled: nothing is in progress (Progressing=False).
+	ReasonReconciled ConditionReason = "Reconciled"
+)
+
+// Degraded: the workspace failed to reach or keep its desired status and needs
+// attention. Written by the placed agent.
+const (
+	// ConditionDegraded is True when something is wrong that waiting won't fix.
+	ConditionDegraded ConditionType = "Degraded"
+
+	// ReasonImagePullFailed: the image cannot be pulled.
+	ReasonImagePullFailed ConditionReason = "ImagePullFailed"
+	// ReasonUnschedulable: the compute cluster's scheduler cannot place the pod.
+	ReasonUnschedulable ConditionReason = "Unschedulable"
+	// ReasonCrashLooping: the workspace container keeps restarting.
+	ReasonCrashLooping ConditionReason = "CrashLooping"
+	// ReasonAccessStrategyNotFound: the compute cluster does not offer the
+	// effective access strategy (any more).
+	ReasonAccessStrategyNotFound ConditionReason = "AccessStrategyNotFound"
+	// ReasonAccessResourceInvalid: an access resource template rendered an
+	// object that was refused (wrong kind, namespace, size or content).
+	ReasonAccessResourceInvalid ConditionReason = "AccessResourceInvalid"
+	// ReasonHealthy: nothing is wrong (Degraded=False).
+	ReasonHealthy ConditionReason = "Healthy"
+)
+
+// Stopped: the workspace is scaled to zero. Written by the placed agent for
+// StoppedByUser; the hub sets desiredStatus-independent stops (idle, lifetime)
+// by recording the reason before asking the agent to stop.
+const (
+	// ConditionStopped is True when the workspace runs no pods.
+	ConditionStopped ConditionType = "Stopped"
+
+	// ReasonStoppedByUser: spec.desiredStatus is Stopped.
+	ReasonStoppedByUser ConditionReason = "StoppedByUser"
+	// ReasonIdleTimeout: stopped after being idle longer than the idle timeout.
+	ReasonIdleTimeout ConditionReason = "IdleTimeout"
+	// ReasonLifetimeExceeded: stopped after running longer than maxLifetime.
+	ReasonLifetimeExceeded ConditionReason = "LifetimeExceeded"
+	// ReasonRunning: the workspace is not stopped (Stopped=False).
+	ReasonRunning ConditionReason = "Running"
+)
+
+// ClusterReachable: the hub hears from the compute cluster the workspace is
+// placed on. Written by the hub. False never deletes anything by itself.
+const (
+	// ConditionClusterReachable is True while the placed cluster heartbeats.
+	ConditionClusterReachable ConditionType = "ClusterReachable"
+
+	// ReasonHeartbeatCurrent: the cluster's agent heartbeats in time.
+	ReasonHeartbeatCurrent ConditionReason = "HeartbeatCurrent"
+	// ReasonClusterUnreachable: the cluster's heartbeat is overdue; the
+	// workspace probably still runs there.
+	ReasonClusterUnreachable ConditionReason = "ClusterUnreachable"
+	// ReasonClusterNotFound: the ComputeCluster of the placement is gone.
+	ReasonClusterNotFound ConditionReason = "ClusterNotFound"
+)
+
+// SetCondition sets a condition in conds, stamping observedGeneration, and
+// reports whether anything changed. The transition time only moves when the
+// status flips, so re-asserting a condition every reconcile is cheap.
+func SetCondition(conds *[]metav1.Condition, t ConditionType, status metav1.ConditionStatus, reason ConditionReason, message string, observedGeneration int64) bool {
+	return meta.SetStatusCondition(conds, metav1.Condition{
+		Type:               string(t),
+		Status:             status,
+		Reason:             string(reason),
+		Message:            message,
+		ObservedGeneration: observedGeneration,
+	})
+}
+
+// FindCondition returns the condition of type t, or nil.
+func FindCondition(conds []metav1.Condition, t ConditionType) *metav1.Condition {
+	return meta.FindStatusCondition(conds, string(t))
+}
+
+// IsConditionTrue reports whether the condition of type t is True.
+func IsConditionTrue(conds []metav1.Condition, t ConditionType) bool {
+	return meta.IsStatusConditionTrue(conds, string(t))
+}
+
+// IsConditionCurrent reports whether the condition of type t exists and was
+// written for the given generation, so stale conditions are not trusted.
+func IsConditionCurrent(conds []metav1.Condition, t ConditionType, generation int64) bool {
+	c := FindCondition(conds, t)
+	return c != nil && c.ObservedGeneration == generation
+}

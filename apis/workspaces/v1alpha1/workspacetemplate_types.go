@@ -1,0 +1,238 @@
+/*
+Copyright The Atrium Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ResourceRange bounds one resource of the workspace container. Both ends are
+// inclusive and optional.
+// +kubebuilder:validation:XValidation:rule="!has(self.min) || !has(self.max) || quantity(string(self.max)).compareTo(quantity(string(self.min))) >= 0",message="resourceBounds: max must not be smaller than min"
+type ResourceRange struct {
+	// Min is the smallest request allowed.
+	// +optional
+	Min *resource.Quantity `json:"min,omitempty"`
+	// Max is the largest limit (and request) allowed.
+	// +optional
+	Max *resource.Quantity `json:"max,omitempty"`
+}
+
+// ResourceBounds bounds the compute resources a workspace may ask for.
+type ResourceBounds struct {
+	// Resources maps a resource name (cpu, memory, nvidia.com/gpu, ...) to its
+	// range. Resources not listed are not bounded. At most 6 are listed (cpu,
+	// memory, ephemeral-storage and three extended resources), which keeps the
+	// estimated CEL cost of comparing quantities within the API server's
+	// budget, with headroom for kcp's older estimator.
+	// +kubebuilder:validation:MaxProperties=6
+	// +optional
+	Resources map[corev1.ResourceName]ResourceRange `json:"resources,omitempty"`
+}
+
+// StorageConfig is the template's policy for the primary storage.
+// +kubebuilder:validation:XValidation:rule="!has(self.minSize) || !has(self.maxSize) || quantity(string(self.maxSize)).compareTo(quantity(string(self.minSize))) >= 0",message="spec.primaryStorage.maxSize must not be smaller than minSize"
+// +kubebuilder:validation:XValidation:rule="!has(self.defaultSize) || !has(self.maxSize) || quantity(string(self.maxSize)).compareTo(quantity(string(self.defaultSize))) >= 0",message="spec.primaryStorage.defaultSize must not be larger than maxSize"
+// +kubebuilder:validation:XValidation:rule="!has(self.defaultSize) || !has(self.minSize) || quantity(string(self.defaultSize)).compareTo(quantity(string(self.minSize))) >= 0",message="spec.primaryStorage.defaultSize must not be smaller than minSize"
+type StorageConfig struct {
+	// DefaultSize is the volume size for workspaces that do not ask for one.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).isGreaterThan(quantity('0'))",message="spec.primaryStorage.defaultSize must be a positive quantity such as 10Gi"
+	// +optional
+	DefaultSize *resource.Quantity `json:"defaultSize,omitempty"`
+	// MinSize is the smallest volume a workspace may ask for.
+	// +optional
+	MinSize *resource.Quantity `json:"minSize,omitempty"`
+	// MaxSize is the largest volume a workspace may ask for.
+	// +optional
+	MaxSize *resource.Quantity `json:"maxSize,omitempty"`
+	// StorageClassName is the storage class for workspaces that do not name one.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	StorageClassName string `json:"storageClassName,omitempty"`
+	// DefaultMountPath is the mount path for workspaces that do not name one.
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="spec.primaryStorage.defaultMountPath must be an absolute path such as /home/jovyan"
+	// +optional
+	DefaultMountPath string `json:"defaultMountPath,omitempty"`
+}
+
+// IdleShutdownPolicy is the template's policy for idle shutdown.
+// +kubebuilder:validation:XValidation:rule="!has(self.defaultTimeoutInMinutes) || !has(self.maxTimeoutInMinutes) || self.defaultTimeoutInMinutes <= self.maxTimeoutInMinutes",message="spec.idleShutdown.defaultTimeoutInMinutes must not be larger than maxTimeoutInMinutes"
+type IdleShutdownPolicy struct {
+	// Enabled turns idle shutdown on for workspaces that do not say otherwise.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+	// DefaultTimeoutInMinutes applies to workspaces that do not set one.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	DefaultTimeoutInMinutes int32 `json:"defaultTimeoutInMinutes,omitempty"`
+	// MaxTimeoutInMinutes caps the timeout a workspace may ask for.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxTimeoutInMinutes int32 `json:"maxTimeoutInMinutes,omitempty"`
+	// AllowOverride lets workspaces set their own idleShutdown (within the
+	// maximum), including turning it off. Defaults to true.
+	// +optional
+	AllowOverride *bool `json:"allowOverride,omitempty"`
+}
+
+// WorkspaceTemplateSpec is an organization's policy and defaults for workspaces.
+type WorkspaceTemplateSpec struct {
+	// DisplayName is a human-readable name.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// Description says what the template is for.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// DefaultImage is used by workspaces that do not name an image, and is
+	// always allowed.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^[:space:]]+$')",message="spec.defaultImage must be an image reference without whitespace"
+	// +required
+	DefaultImage string `json:"defaultImage"`
+
+	// AllowedImages are further images workspaces may use. An entry ending in
+	// '*' allows every image starting with the rest, e.g.
+	// "quay.io/jupyter/*"; "*" alone allows every image.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.all(i, i.matches('^[^*[:space:]]*[*]?$') && i != '')",message="spec.allowedImages entries must be non-empty, without whitespace, and may contain '*' only as the last character"
+	// +listType=set
+	// +optional
+	AllowedImages []string `json:"allowedImages,omitempty"`
+
+	// DefaultResources are the resources of workspaces that do not set them.
+	// +optional
+	DefaultResources *corev1.ResourceRequirements `json:"defaultResources,omitempty"`
+
+	// ResourceBounds bounds the resources workspaces may ask for.
+	// +optional
+	ResourceBounds *ResourceBounds `json:"resourceBounds,omitempty"`
+
+	// PrimaryStorage is the policy for the workspaces' primary volume.
+	// +optional
+	PrimaryStorage *StorageConfig `json:"primaryStorage,omitempty"`
+
+	// DefaultAccessStrategy is used by workspaces that do not name one.
+	// +optional
+	DefaultAccessStrategy *AccessStrategyRef `json:"defaultAccessStrategy,omitempty"`
+
+	// AllowedAccessStrategies are the access strategies workspaces may name;
+	// empty allows only the default one.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	AllowedAccessStrategies []string `json:"allowedAccessStrategies,omitempty"`
+
+	// IdleShutdown is the idle shutdown policy.
+	// +optional
+	IdleShutdown *IdleShutdownPolicy `json:"idleShutdown,omitempty"`
+
+	// MaxLifetimeInMinutes stops a workspace that has been running this long,
+	// however active. Unset means unlimited.
+	// +kubebuilder:validation:XValidation:rule="self >= 1",message="spec.maxLifetimeInMinutes must be at least 1; leave it unset for no limit"
+	// +optional
+	MaxLifetimeInMinutes *int32 `json:"maxLifetimeInMinutes,omitempty"`
+
+	// MaxRunningWorkspacesPerUser caps how many workspaces of this template one
+	// owner may run at a time. Unset means unlimited.
+	// +kubebuilder:validation:XValidation:rule="self >= 1",message="spec.maxRunningWorkspacesPerUser must be at least 1; leave it unset for no limit"
+	// +optional
+	MaxRunningWorkspacesPerUser *int32 `json:"maxRunningWorkspacesPerUser,omitempty"`
+
+	// DefaultExecutionProfile is used by workspaces that do not name one. It is
+	// always allowed.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	DefaultExecutionProfile string `json:"defaultExecutionProfile,omitempty"`
+
+	// AllowedExecutionProfiles are the further WorkspaceExecutionProfiles
+	// workspaces may name.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	AllowedExecutionProfiles []string `json:"allowedExecutionProfiles,omitempty"`
+
+	// ClusterSelector restricts the compute clusters workspaces of this template
+	// may be placed on.
+	// +optional
+	ClusterSelector *metav1.LabelSelector `json:"clusterSelector,omitempty"`
+
+	// DefaultOwnershipType applies to workspaces that do not set ownershipType.
+	// +optional
+	DefaultOwnershipType OwnershipType `json:"defaultOwnershipType,omitempty"`
+
+	// DefaultAccessType applies to workspaces that do not set accessType.
+	// +optional
+	DefaultAccessType AccessType `json:"defaultAccessType,omitempty"`
+}
+
+// WorkspaceTemplateStatus is observed by the hub.
+type WorkspaceTemplateStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// WorkspaceCount is how many workspaces use the template.
+	// +optional
+	WorkspaceCount int32 `json:"workspaceCount,omitempty"`
+	// Conditions of the template.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// WorkspaceTemplate holds an organization's defaults and bounds for
+// workspaces. Its spec is immutable, so a running workspace never changes
+// under its owner's feet: publish a new template instead.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName={awt},categories={atrium}
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.defaultImage`
+// +kubebuilder:printcolumn:name="Workspaces",type=integer,JSONPath=`.status.workspaceCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type WorkspaceTemplate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is immutable.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="WorkspaceTemplate spec is immutable: create a new template instead and point new workspaces at it"
+	// +required
+	Spec WorkspaceTemplateSpec `json:"spec"`
+
+	// +optional
+	Status WorkspaceTemplateStatus `json:"status,omitempty"`
+}
+
+// WorkspaceTemplateList is a list of WorkspaceTemplates.
+// +kubebuilder:object:root=true
+type WorkspaceTemplateList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []WorkspaceTemplate `json:"items"`
+}
