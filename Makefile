@@ -1,0 +1,91 @@
+# Atrium — run `make help` for the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+BIN  := $(ROOT)/bin
+GO   ?= go
+export GOFLAGS ?= -buildvcs=false
+# Tests find the test-bed binaries here.
+export ATRIUM_BIN_DIR := $(BIN)
+
+# ---- tools: every binary the test bed and generators need, built from pinned Go modules ----
+# A binary is rebuilt when its tools module's go.mod or go.sum changes.
+KCP_TOOLS   := $(BIN)/kcp $(BIN)/cache-server $(BIN)/kcp-front-proxy $(BIN)/apigen
+KUBE_TOOLS  := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler
+OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint
+TOOLS       := $(KCP_TOOLS) $(KUBE_TOOLS) $(OTHER_TOOLS)
+
+tooldeps = hack/tools/$(1)/go.mod hack/tools/$(1)/go.sum
+
+$(KCP_TOOLS) &: $(call tooldeps,kcp)
+	@echo ">> building kcp, cache-server, kcp-front-proxy, apigen (github.com/kcp-dev/kcp v0.28.1)"
+	cd hack/tools/kcp && $(GO) build -o $(BIN)/ github.com/kcp-dev/kcp/cmd/kcp github.com/kcp-dev/kcp/cmd/cache-server github.com/kcp-dev/kcp/cmd/kcp-front-proxy github.com/kcp-dev/kcp/sdk/cmd/apigen
+	@touch $(KCP_TOOLS)
+
+$(KUBE_TOOLS) &: $(call tooldeps,kube)
+	@echo ">> building kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes v1.33.13)"
+	cd hack/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	@touch $(KUBE_TOOLS)
+
+$(BIN)/etcd: $(call tooldeps,etcd)
+	@echo ">> building etcd (go.etcd.io/etcd/server/v3 v3.5.21)"
+	cd hack/tools/etcd && $(GO) build -o $@ go.etcd.io/etcd/server/v3
+
+$(BIN)/kwok: $(call tooldeps,kwok)
+	@echo ">> building kwok (sigs.k8s.io/kwok v0.7.0)"
+	cd hack/tools/kwok && $(GO) build -o $@ sigs.k8s.io/kwok/cmd/kwok
+
+$(BIN)/controller-gen: $(call tooldeps,controller-gen)
+	@echo ">> building controller-gen"
+	cd hack/tools/controller-gen && $(GO) build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+
+$(BIN)/golangci-lint: $(call tooldeps,golangci-lint)
+	@echo ">> building golangci-lint"
+	cd hack/tools/golangci-lint && $(GO) build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+.PHONY: tools
+tools: $(TOOLS) ## Build the test bed (kcp, etcd, kube-*, kwok) and code tools into bin/ from Go modules, when missing or out of date.
+
+# ---- build ----
+.PHONY: build
+build: ## Build atrium, atrium-hub and atrium-agent into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: generate
+generate: $(BIN)/controller-gen $(BIN)/apigen ## Regenerate deepcopy, CRDs and APIResourceSchemas.
+	hack/generate.sh
+
+.PHONY: lint
+lint: $(BIN)/golangci-lint ## Run go vet and golangci-lint.
+	$(GO) vet ./...
+	$(BIN)/golangci-lint run ./...
+
+# ---- test ----
+TEST_TIMEOUT ?= 30m
+TEST_FLAGS   ?=
+
+.PHONY: test
+test: tools ## Run all tests: unit tests and e2e tests on the real test bed (kcp + compute clusters). What CI runs.
+	$(GO) test -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Run only the tests that need no test bed.
+	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/)
+
+# ---- run ----
+STATE_DIR ?= $(ROOT)/.atrium
+RUN_ARGS  ?=
+
+.PHONY: run
+run: tools build ## Start the local platform in the foreground (state in .atrium/); Ctrl-C stops it.
+	$(BIN)/atrium dev up --state-dir $(STATE_DIR) $(RUN_ARGS)
+
+.PHONY: clean
+clean: ## Remove built binaries (bin/) and the local platform state (.atrium/).
+	rm -rf $(BIN) $(STATE_DIR)
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

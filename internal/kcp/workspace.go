@@ -1,0 +1,82 @@
+package kcp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1alpha1 "github.com/kcp-dev/kcp/sdk/apis/core/v1alpha1"
+	tenancyv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/tenancy/v1alpha1"
+	"github.com/kcp-dev/logicalcluster/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Scheme knows kcp's tenancy, core and apis types.
+var Scheme = runtime.NewScheme()
+
+func init() {
+	for _, add := range []func(*runtime.Scheme) error{tenancyv1alpha1.AddToScheme, corev1alpha1.AddToScheme} {
+		if err := add(Scheme); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// WorkspaceOptions tunes EnsureWorkspace.
+type WorkspaceOptions struct {
+	// Type is the workspace type; empty means kcp's default for the parent.
+	Type *tenancyv1alpha1.WorkspaceTypeReference
+	// Labels are set on the kcp Workspace object when it is created.
+	Labels map[string]string
+	// Annotations are set on the kcp Workspace object when it is created.
+	Annotations map[string]string
+	// ShardSelector, when set, asks kcp to schedule the logical cluster onto a matching shard.
+	ShardSelector *metav1.LabelSelector
+	// Timeout bounds the wait for the workspace to become Ready. Defaults to 2 minutes.
+	Timeout time.Duration
+}
+
+// EnsureWorkspace creates the kcp workspace name in the logical cluster parent unless it exists,
+// waits until it is Ready, and returns it with its logical-cluster path.
+func EnsureWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluster.Path, name string, opts WorkspaceOptions) (*tenancyv1alpha1.Workspace, logicalcluster.Path, error) {
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	c, err := client.New(ConfigForCluster(cfg, parent), client.Options{Scheme: Scheme})
+	if err != nil {
+		return nil, logicalcluster.Path{}, fmt.Errorf("failed to create client for %s: %w", parent, err)
+	}
+	ws := &tenancyv1alpha1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: opts.Labels, Annotations: opts.Annotations},
+		Spec:       tenancyv1alpha1.WorkspaceSpec{Type: opts.Type},
+	}
+	if opts.ShardSelector != nil {
+		ws.Spec.Location = &tenancyv1alpha1.WorkspaceLocation{Selector: opts.ShardSelector}
+	}
+	if err := c.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, logicalcluster.Path{}, fmt.Errorf("failed to create workspace %s in %s: %w", name, parent, err)
+	}
+	path := parent.Join(name)
+	var last *tenancyv1alpha1.Workspace
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
+		got := &tenancyv1alpha1.Workspace{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, got); err != nil {
+			return false, nil //nolint:nilerr // transient; keep polling until the timeout
+		}
+		last = got
+		return got.Status.Phase == corev1alpha1.LogicalClusterPhaseReady, nil
+	})
+	if err != nil {
+		phase := "unknown"
+		if last != nil {
+			phase = string(last.Status.Phase)
+		}
+		return nil, path, fmt.Errorf("workspace %s did not become Ready (phase %s): %w", path, phase, err)
+	}
+	return last, path, nil
+}

@@ -1,0 +1,11 @@
+// Package testbed starts the real components Atrium runs against: a kcp hub and compute
+// clusters made of etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok.
+//
+// Everything runs as a child process on loopback with free ports, in a directory the caller
+// owns (a test's temp dir, or `atrium dev up`'s state dir). Each process is tracked by PID and
+// stopped by PID: on Stop, on test failure and on SIGINT/SIGTERM through StopAll. Component
+// logs stay in <dir>/logs so a failing test can point at them.
+//
+// The binaries come from bin/ (built by `make tools` from Go modules); a missing binary is a
+// clear error naming the target to run, never a silent skip.
+package testbed

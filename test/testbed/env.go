@@ -1,0 +1,209 @@
+package testbed
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvOptions says which components a test package shares.
+type EnvOptions struct {
+	// Hub starts a kcp hub.
+	Hub bool
+	// HubOptions configures the hub; Dir and LogDir are filled in.
+	HubOptions HubOptions
+	// Clusters names the compute clusters to start.
+	Clusters []string
+	// ClusterOptions returns the options of a named cluster; Dir and LogDir are filled in.
+	ClusterOptions func(name string) ComputeClusterOptions
+	// StartTimeout bounds the start of all components. Defaults to 5 minutes.
+	StartTimeout time.Duration
+}
+
+// Env is the test bed one test package shares: started once in TestMain, used by every test.
+type Env struct {
+	Dir      string
+	LogDir   string
+	Hub      *Hub
+	Clusters map[string]*ComputeCluster
+}
+
+// Cluster returns the compute cluster called name, or panics: a test asking for a cluster its
+// package did not start is a bug in the test.
+func (e *Env) Cluster(name string) *ComputeCluster {
+	c, ok := e.Clusters[name]
+	if !ok {
+		panic(fmt.Sprintf("compute cluster %q was not started by this package's TestMain", name))
+	}
+	return c
+}
+
+// StartEnv starts the hub and the compute clusters in parallel under dir.
+func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	env := &Env{Dir: dir, LogDir: filepath.Join(dir, "logs"), Clusters: map[string]*ComputeCluster{}}
+
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	if opts.Hub {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ho := opts.HubOptions
+			ho.Dir, ho.LogDir = filepath.Join(dir, "hub"), env.LogDir
+			hub, err := StartHub(ctx, ho)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("failed to start hub: %w", err))
+				return
+			}
+			env.Hub = hub
+		}()
+	}
+	for _, name := range opts.Clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var co ComputeClusterOptions
+			if opts.ClusterOptions != nil {
+				co = opts.ClusterOptions(name)
+			}
+			co.Dir, co.LogDir = filepath.Join(dir, "cluster-"+name), env.LogDir
+			c, err := StartComputeCluster(ctx, name, co)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("failed to start compute cluster %s: %w", name, err))
+				return
+			}
+			env.Clusters[name] = c
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return env, nil
+}
+
+// Stop stops every component of the environment.
+func (e *Env) Stop() error {
+	var errs []error
+	for _, c := range e.Clusters {
+		errs = append(errs, c.Stop())
+	}
+	if e.Hub != nil {
+		errs = append(errs, e.Hub.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// RunMain is the body of a test package's TestMain: it starts the environment in a temp dir,
+// runs the tests, and stops exactly the processes it started, also on SIGINT/SIGTERM. On
+// failure it keeps the directory and prints the tail of every component log.
+//
+//	var env *testbed.Env
+//	func TestMain(m *testing.M) { os.Exit(testbed.RunMain(m, testbed.EnvOptions{Hub: true}, &env)) }
+func RunMain(m *testing.M, opts EnvOptions, env **Env) int {
+	dir, err := os.MkdirTemp("", "atrium-testbed-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testbed: failed to create temp dir: %v\n", err)
+		return 1
+	}
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "testbed: %v received, stopping the test bed (logs in %s)\n", sig, dir)
+		StopAll()
+		os.Exit(1)
+	}()
+	defer signal.Stop(signals)
+
+	start := time.Now()
+	e, err := StartEnv(context.Background(), dir, opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
+		printLogTails(os.Stderr, filepath.Join(dir, "logs"))
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "testbed: started in %s (dir %s)\n", time.Since(start).Round(100*time.Millisecond), dir)
+	*env = e
+
+	code := m.Run()
+
+	if err := e.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed: failed to stop cleanly: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	if code != 0 {
+		printLogTails(os.Stderr, e.LogDir)
+		fmt.Fprintf(os.Stderr, "testbed: tests failed; component logs kept in %s\n", e.LogDir)
+		return code
+	}
+	_ = os.RemoveAll(dir)
+	return code
+}
+
+// printLogTails prints the last lines of every log in dir.
+func printLogTails(w *os.File, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		lines, err := tail(path, 30)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "----- last lines of %s -----\n", path)
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+func tail(path string, n int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines []string
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for s.Scan() {
+		lines = append(lines, s.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines, s.Err()
+}

@@ -1,0 +1,228 @@
+package testbed
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	tenancyv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/tenancy/v1alpha1"
+	"github.com/kcp-dev/logicalcluster/v3"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/atrium-dev/atrium/internal/kcp"
+)
+
+// DefaultHubUsers are the tenant identities the hub's token file knows unless HubOptions.Users
+// says otherwise. They play the people of the local platform's organizations.
+var DefaultHubUsers = []User{
+	{Name: "alice"}, {Name: "bob"}, {Name: "carol"}, {Name: "dave"}, {Name: "erin"},
+}
+
+// HubOptions configures StartHub.
+type HubOptions struct {
+	// Dir holds kcp's root directory, the token file and kubeconfigs. Required. Reused on restart.
+	Dir string
+	// LogDir receives kcp.log. Defaults to Dir/logs.
+	LogDir string
+	// Users the hub authenticates by static token (a stand-in for an identity provider).
+	// Defaults to DefaultHubUsers.
+	Users []User
+	// ExtraArgs are appended to `kcp start`.
+	ExtraArgs []string
+}
+
+func (o *HubOptions) defaults() {
+	if o.LogDir == "" {
+		o.LogDir = filepath.Join(o.Dir, "logs")
+	}
+	if o.Users == nil {
+		o.Users = DefaultHubUsers
+	}
+}
+
+// Hub is a running single-shard kcp.
+type Hub struct {
+	Dir string
+	// Kubeconfig is kcp's admin kubeconfig (current context: the root logical cluster).
+	Kubeconfig string
+	// Config is the admin client config for the kcp base URL (no /clusters/ path); use
+	// ClusterConfig to address a logical cluster.
+	Config *rest.Config
+
+	opts   HubOptions
+	ports  hubPorts
+	tokens *tokenFile
+	kcp    *process
+}
+
+type hubPorts struct {
+	Secure, EtcdClient, EtcdPeer int
+}
+
+// StartHub starts kcp and waits until it is truly ready: /readyz answers ok and the workspace
+// types are served in root (kcp's bootstrap has finished).
+func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
+	if opts.Dir == "" {
+		return nil, errors.New("HubOptions.Dir is required")
+	}
+	opts.defaults()
+	h := &Hub{Dir: opts.Dir, opts: opts}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create hub dir: %w", err)
+	}
+	if err := loadOrPickPorts(filepath.Join(opts.Dir, "ports.json"), &h.ports, func(p []int) {
+		h.ports = hubPorts{Secure: p[0], EtcdClient: p[1], EtcdPeer: p[2]}
+	}, 3); err != nil {
+		return nil, err
+	}
+	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), opts.Users); err != nil {
+		return nil, err
+	}
+	bin, err := binary("kcp")
+	if err != nil {
+		return nil, err
+	}
+	rootDir := filepath.Join(opts.Dir, "kcp")
+	args := []string{
+		"start",
+		"--root-directory=" + rootDir,
+		"--bind-address=127.0.0.1",
+		"--external-hostname=127.0.0.1",
+		"--secure-port=" + itoa(h.ports.Secure),
+		"--embedded-etcd-client-port=" + itoa(h.ports.EtcdClient),
+		"--embedded-etcd-peer-port=" + itoa(h.ports.EtcdPeer),
+		"--token-auth-file=" + h.tokens.path,
+	}
+	h.kcp = newProcess("kcp", bin, opts.Dir, opts.LogDir, append(args, opts.ExtraArgs...)...)
+	defer func() {
+		if err != nil {
+			_ = h.Stop()
+		}
+	}()
+	if err := h.Restart(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Restart starts kcp again (after Stop or Kill) on the same ports and data, and waits until it is ready.
+func (h *Hub) Restart(ctx context.Context) error {
+	if err := h.kcp.start(); err != nil {
+		return err
+	}
+	h.Kubeconfig = filepath.Join(h.Dir, "kcp", "admin.kubeconfig")
+	// kcp writes its admin kubeconfig during start-up; wait for it before building clients.
+	if err := waitFor(ctx, "kcp admin kubeconfig", 200*time.Millisecond, []*process{h.kcp}, func(context.Context) (bool, error) {
+		cfg, err := clientcmd.BuildConfigFromFlags("", h.Kubeconfig)
+		if err != nil {
+			return false, err
+		}
+		cfg.Host = kcp.BaseHost(cfg.Host)
+		cfg.QPS, cfg.Burst = 200, 400
+		h.Config = cfg
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	root, err := kubernetes.NewForConfig(h.ClusterConfig(logicalcluster.NewPath("root")))
+	if err != nil {
+		return fmt.Errorf("failed to create kcp client: %w", err)
+	}
+	return waitFor(ctx, "kcp ready with workspace types served in root", 250*time.Millisecond, []*process{h.kcp}, func(ctx context.Context) (bool, error) {
+		body, err := root.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		if err != nil || string(body) != "ok" {
+			return false, err
+		}
+		raw, err := root.Discovery().RESTClient().Get().AbsPath("/apis/tenancy.kcp.io/v1alpha1/workspacetypes").DoRaw(ctx)
+		if err != nil {
+			return false, err
+		}
+		var list tenancyv1alpha1.WorkspaceTypeList
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return false, err
+		}
+		for _, wt := range list.Items {
+			if wt.Name == "universal" {
+				return true, nil
+			}
+		}
+		return false, errors.New("workspace type root:universal not there yet")
+	})
+}
+
+// ClusterConfig returns an admin client config for the logical cluster at path.
+func (h *Hub) ClusterConfig(path logicalcluster.Path) *rest.Config {
+	return kcp.ConfigForCluster(h.Config, path)
+}
+
+// UserConfig returns a client config for the logical cluster at path that authenticates as user.
+func (h *Hub) UserConfig(user string, path logicalcluster.Path) (*rest.Config, error) {
+	token, err := h.tokens.token(user)
+	if err != nil {
+		return nil, err
+	}
+	cfg := restConfig(h.Config.Host, h.Config.CAData, token)
+	return kcp.ConfigForCluster(cfg, path), nil
+}
+
+// Token returns the bearer token of one of the hub's static users.
+func (h *Hub) Token(user string) (string, error) { return h.tokens.token(user) }
+
+// TokenFile returns the path of the hub's static token file.
+func (h *Hub) TokenFile() string { return h.tokens.path }
+
+// CreateWorkspace creates a kcp workspace (a logical cluster) under parent and waits until it is
+// Ready; it returns the new logical cluster's path.
+func (h *Hub) CreateWorkspace(ctx context.Context, parent logicalcluster.Path, name string, opts kcp.WorkspaceOptions) (logicalcluster.Path, error) {
+	_, path, err := kcp.EnsureWorkspace(ctx, h.Config, parent, name, opts)
+	return path, err
+}
+
+// PID returns kcp's PID, or 0 when it is not running.
+func (h *Hub) PID() int { return h.kcp.PID() }
+
+// LogDir returns the directory of kcp's log.
+func (h *Hub) LogDir() string { return h.opts.LogDir }
+
+// Stop stops kcp gracefully (SIGTERM, then SIGKILL after a grace period).
+func (h *Hub) Stop() error {
+	if h.kcp == nil {
+		return nil
+	}
+	return h.kcp.stop(15 * time.Second)
+}
+
+// Kill stops kcp with SIGKILL, as a crash would.
+func (h *Hub) Kill() error { return h.kcp.kill() }
+
+// loadOrPickPorts reads ports from path, or picks n free ports, stores them with set and saves them.
+// Stable ports let a resumed state directory keep its kubeconfigs valid.
+func loadOrPickPorts(path string, into any, set func([]int), n int) error {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(data, into); err != nil {
+			return fmt.Errorf("failed to parse %s: %w", path, err)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	ports, err := freePorts(n)
+	if err != nil {
+		return err
+	}
+	set(ports)
+	data, _ = json.Marshal(into)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("failed to write %s: %w", path, err)
+	}
+	return nil
+}
