@@ -11,12 +11,15 @@
 # ATRIUM_GENERATE_OUT redirects all output to another root (default: the repo),
 # which is how exports/stale_test.go checks that the committed files are fresh.
 #
-# apigen names a schema v<YYMMDD>-<git HEAD>.<resource>.<group> and keeps the
-# previous file (and name) when a schema did not change, so running this twice
-# changes nothing, and a changed schema gets a new name (kcp schemas are
-# immutable). For that reason a redirected run is seeded with the committed
-# schemas. apigen also keeps every field of an existing apiexport-*.yaml except
-# spec.resources, so hand-written fields there (permission claims, ...) survive.
+# kcp APIResourceSchemas are immutable, so a changed schema needs a new name.
+# apigen names a schema v<YYMMDD>-<git HEAD>.<resource>.<group> (and keeps the
+# previous file when the schema did not change); this script then renames it to
+# v<digest>.<resource>.<group>, the digest being the SHA-256 of the file without
+# its name, and rewrites the APIExports to match. Names thus depend on content
+# only: running twice changes nothing, and any change gets a new name.
+# apigen keeps every field of an existing apiexport-*.yaml except
+# spec.resources, so hand-written fields there (permission claims, ...)
+# survive; that is why a redirected run is seeded with the committed files.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,3 +73,14 @@ if ! "${APIGEN}" --input-dir "${tmp}/apigen-in" --output-dir "${OUT}/exports/res
 	cat "${tmp}/apigen.log" >&2
 	exit 1
 fi
+
+# Content-derived schema names (see the top of this file).
+for schema in "${OUT}"/exports/resources/apiresourceschema-*.yaml; do
+	old="$(sed -n 's/^  name: //p' "${schema}")"
+	digest="$(grep -v '^  name: ' "${schema}" | sha256sum | cut -c1-12)"
+	new="v${digest}.${old#*.}"
+	if [[ "${old}" != "${new}" ]]; then
+		sed -i "s/^  name: ${old//./\\.}\$/  name: ${new}/" "${schema}"
+		sed -i "s/^\(    schema: \)${old//./\\.}\$/\1${new}/" "${OUT}"/exports/resources/apiexport-*.yaml
+	fi
+done
