@@ -13,7 +13,7 @@ export ATRIUM_BIN_DIR := $(BIN)
 # ---- tools: every binary the test bed and generators need, built from pinned Go modules ----
 # A binary is rebuilt when its tools module's go.mod or go.sum changes.
 KCP_TOOLS   := $(BIN)/kcp $(BIN)/cache-server $(BIN)/kcp-front-proxy $(BIN)/apigen
-KUBE_TOOLS  := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler
+KUBE_TOOLS  := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubectl
 OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint
 TOOLS       := $(KCP_TOOLS) $(KUBE_TOOLS) $(OTHER_TOOLS)
 
@@ -25,8 +25,8 @@ $(KCP_TOOLS) &: $(call tooldeps,kcp)
 	@touch $(KCP_TOOLS)
 
 $(KUBE_TOOLS) &: $(call tooldeps,kube)
-	@echo ">> building kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes v1.33.13)"
-	cd hack/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	@echo ">> building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes v1.33.13)"
+	cd hack/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 	@touch $(KUBE_TOOLS)
 
 $(BIN)/etcd: $(call tooldeps,etcd)

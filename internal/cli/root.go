@@ -3,7 +3,11 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/atrium-dev/atrium/internal/cli/clientflags"
 	"github.com/atrium-dev/atrium/internal/cli/dev"
+	"github.com/atrium-dev/atrium/internal/cli/hub"
+	"github.com/atrium-dev/atrium/internal/cli/kubeconfig"
+	"github.com/atrium-dev/atrium/internal/cli/org"
 )
 
 // NewRootCommand returns the `atrium` command.
@@ -16,6 +20,8 @@ across many Kubernetes compute clusters, with kcp as the hub.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(dev.NewCommand())
+	flags := &clientflags.Flags{}
+	flags.Add(root)
+	root.AddCommand(dev.NewCommand(), hub.NewCommand(flags), org.NewCommand(flags), kubeconfig.NewCommand(flags))
 	return root
 }

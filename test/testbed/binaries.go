@@ -46,8 +46,8 @@ func isAtriumModule(goMod []byte) bool {
 	return len(goMod) >= len(prefix) && string(goMod[:len(prefix)]) == prefix
 }
 
-// binary returns the path of a test-bed binary, or an error telling the user how to build it.
-func binary(name string) (string, error) {
+// Binary returns the path of a test-bed binary, or an error telling the user how to build it.
+func Binary(name string) (string, error) {
 	dir, err := BinDir()
 	if err != nil {
 		return "", err

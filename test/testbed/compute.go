@@ -158,7 +158,7 @@ func (c *ComputeCluster) loadOrPickPorts() error {
 func (c *ComputeCluster) buildProcesses() error {
 	bins := map[string]string{}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
-		path, err := binary(b)
+		path, err := Binary(b)
 		if err != nil {
 			return err
 		}

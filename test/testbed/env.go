@@ -27,6 +27,9 @@ type EnvOptions struct {
 	ClusterOptions func(name string) ComputeClusterOptions
 	// StartTimeout bounds the start of all components. Defaults to 5 minutes.
 	StartTimeout time.Duration
+	// AfterStart, when set, runs once the components are up (for example to bootstrap the hub
+	// for every test of the package). An error fails the package like a start failure.
+	AfterStart func(ctx context.Context, env *Env) error
 }
 
 // Env is the test bed one test package shares: started once in TestMain, used by every test.
@@ -100,6 +103,12 @@ func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
 	if err := errors.Join(errs...); err != nil {
 		_ = env.Stop()
 		return nil, err
+	}
+	if opts.AfterStart != nil {
+		if err := opts.AfterStart(ctx, env); err != nil {
+			_ = env.Stop()
+			return nil, fmt.Errorf("failed to prepare the test bed: %w", err)
+		}
 	}
 	return env, nil
 }

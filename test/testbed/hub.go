@@ -85,7 +85,7 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), opts.Users); err != nil {
 		return nil, err
 	}
-	bin, err := binary("kcp")
+	bin, err := Binary("kcp")
 	if err != nil {
 		return nil, err
 	}
