@@ -70,7 +70,9 @@ func TestBuildDeployment(t *testing.T) {
 		},
 	}, {
 		name: "stopped: zero replicas",
-		lw:   newLW(func(lw *computev1alpha1.LocalWorkspace) { lw.Spec.Workspace.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped }),
+		lw: newLW(func(lw *computev1alpha1.LocalWorkspace) {
+			lw.Spec.Workspace.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped
+		}),
 		check: func(t *testing.T, d *appsv1.Deployment) {
 			require.Equal(t, int32(0), *d.Spec.Replicas)
 		},

@@ -1,0 +1,19 @@
+// Package materialize runs the agent's local controller (agent/materialize)
+// in-process against a real compute cluster of the test bed and checks what
+// it builds there: PVC, Deployment, Service and access resources, the status
+// it reports, stop and start, drift repair, the access startup probe, and
+// that an unchanged workspace costs no write request.
+package materialize
+
+import (
+	"os"
+	"testing"
+
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+var env *testbed.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(testbed.RunMain(m, testbed.EnvOptions{Clusters: []string{"east"}}, &env))
+}
