@@ -26,6 +26,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -54,8 +55,12 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 	for _, crd := range crds {
 		crd = crd.DeepCopy()
 		crd.APIVersion, crd.Kind = apiextensionsv1.SchemeGroupVersion.String(), "CustomResourceDefinition"
-		crd.Status = apiextensionsv1.CustomResourceDefinitionStatus{}
-		body, err := json.Marshal(crd)
+		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
+		if err != nil {
+			return fmt.Errorf("failed to convert CRD %s: %w", crd.Name, err)
+		}
+		delete(obj, "status") // the API server owns it
+		body, err := json.Marshal(obj)
 		if err != nil {
 			return fmt.Errorf("failed to encode CRD %s: %w", crd.Name, err)
 		}

@@ -20,8 +20,10 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -74,31 +76,40 @@ type harness struct {
 }
 
 var (
-	harnessOnce sync.Once
-	shared      *harness
-	harnessErr  error
+	crdsOnce sync.Once
+	crdsErr  error
 )
 
+// setup installs the CRDs once and runs a manager with the controller for
+// the duration of one test; it stops before the test bed does.
 func setup(t *testing.T) *harness {
 	t.Helper()
-	harnessOnce.Do(func() { shared, harnessErr = startHarness() })
-	require.NoError(t, harnessErr)
-	return shared
+	crdsOnce.Do(func() {
+		ctrl.SetLogger(klog.NewKlogr())
+		crdsErr = materialize.InstallCRDs(context.Background(), env.Cluster("east").Config)
+	})
+	require.NoError(t, crdsErr)
+	ctx, cancel := context.WithCancel(context.Background())
+	h, done, err := startHarness(ctx)
+	if err != nil {
+		cancel()
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return h
 }
 
-func startHarness() (*harness, error) {
-	ctrl.SetLogger(klog.NewKlogr())
+func startHarness(ctx context.Context) (*harness, <-chan struct{}, error) {
 	east := env.Cluster("east")
-	ctx := context.Background()
-	if err := materialize.InstallCRDs(ctx, east.Config); err != nil {
-		return nil, err
-	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := computev1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	writes := &writeCounter{}
@@ -108,27 +119,31 @@ func startHarness() (*harness, error) {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		// Every test runs its own manager with the same controller.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to create manager: %w", err)
+		return nil, nil, fmt.Errorf("failed to create manager: %w", err)
 	}
 	r := materialize.NewReconciler(materialize.Options{ClusterName: "east", ResyncPeriod: resyncPeriod})
 	if err := r.SetupWithManager(mgr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	done := make(chan struct{})
 	go func() {
-		if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-			panic(err)
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Printf("manager stopped with error: %v\n", err)
 		}
 	}()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("cache did not sync")
+		return nil, done, fmt.Errorf("cache did not sync")
 	}
 	c, err := client.New(east.Config, client.Options{Scheme: scheme})
 	if err != nil {
-		return nil, err
+		return nil, done, err
 	}
-	return &harness{client: c, reconciler: r, writes: writes}, nil
+	return &harness{client: c, reconciler: r, writes: writes}, done, nil
 }
 
 // newNamespace creates a namespace for one test.
