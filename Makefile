@@ -67,7 +67,7 @@ TEST_TIMEOUT ?= 30m
 TEST_FLAGS   ?=
 
 .PHONY: test
-test: tools ## Run all tests: unit tests and e2e tests on the real test bed (kcp + compute clusters). What CI runs.
+test: tools build ## Run all tests: unit tests and e2e tests on the real test bed (kcp + compute clusters). What CI runs.
 	$(GO) test -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
 .PHONY: test-unit

@@ -12,7 +12,6 @@ import (
 	"github.com/kcp-dev/logicalcluster/v3"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -142,20 +141,12 @@ func applyExport(ctx context.Context, c client.Client) error {
 	return apply(ctx, c, export)
 }
 
+// ensureSchema creates a schema unless it exists. Schema names are derived from their content
+// (hack/generate.sh), so an existing schema of the same name is the same schema; the server's
+// defaulting makes a field-by-field comparison meaningless.
 func ensureSchema(ctx context.Context, c client.Client, s *apisv1alpha1.APIResourceSchema) error {
-	err := c.Create(ctx, s.DeepCopy())
-	if err == nil {
-		return nil
-	}
-	if !apierrors.IsAlreadyExists(err) {
+	if err := c.Create(ctx, s.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create APIResourceSchema %s: %w", s.Name, err)
-	}
-	existing := &apisv1alpha1.APIResourceSchema{}
-	if err := c.Get(ctx, client.ObjectKey{Name: s.Name}, existing); err != nil {
-		return fmt.Errorf("failed to get APIResourceSchema %s: %w", s.Name, err)
-	}
-	if !equality.Semantic.DeepEqual(existing.Spec, s.Spec) {
-		return fmt.Errorf("APIResourceSchema %s exists with a different spec; schemas are immutable and their names must change with their content (run make generate)", s.Name)
 	}
 	return nil
 }

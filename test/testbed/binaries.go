@@ -58,3 +58,10 @@ func Binary(name string) (string, error) {
 	}
 	return path, nil
 }
+
+func mkdir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("failed to create %s: %w", dir, err)
+	}
+	return nil
+}

@@ -20,6 +20,9 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// ComputeAgentUser is the agent's identity on a test-bed compute cluster.
+const ComputeAgentUser = "atrium-agent"
+
 // KwokNodeAnnotation marks the nodes kwok manages; pods scheduled there go Running without a runtime.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
 
@@ -77,6 +80,7 @@ type ComputeCluster struct {
 	tokens *tokenFile
 
 	etcd, apiServer, controllerManager, scheduler, kwok *process
+	stopProvisioner                                     context.CancelFunc
 }
 
 type clusterPorts struct {
@@ -101,7 +105,11 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 	if c.pki, err = ensurePKI(filepath.Join(opts.Dir, "pki")); err != nil {
 		return nil, err
 	}
-	users := append([]User{{Name: "admin", Groups: []string{"system:masters"}}}, opts.Users...)
+	users := append([]User{
+		{Name: "admin", Groups: []string{"system:masters"}},
+		// The agent's identity; cluster-admin here until the chart's RBAC is used in tests.
+		{Name: ComputeAgentUser, Groups: []string{"system:masters"}},
+	}, opts.Users...)
 	if c.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
 		return nil, err
 	}
@@ -143,6 +151,9 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 	if err := c.ensureNodes(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.startProvisioner(ctx); err != nil {
+		return nil, err
+	}
 	if err := c.waitRunnable(ctx); err != nil {
 		return nil, err
 	}
@@ -165,6 +176,10 @@ func (c *ComputeCluster) buildProcesses() error {
 		bins[b] = path
 	}
 	d, logs, p := c.Dir, c.opts.LogDir, c.ports
+	auditPolicy, err := writeAuditPolicy(d)
+	if err != nil {
+		return err
+	}
 	prefix := c.Name + "-"
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", p.EtcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", p.EtcdPeer)
@@ -192,6 +207,8 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
+		"--audit-policy-file="+auditPolicy,
+		"--audit-log-path="+c.AuditLogPath(),
 	)
 	kwokConfig := filepath.Join(d, "kwok.yaml")
 	if err := os.WriteFile(kwokConfig, []byte("apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n"), 0o644); err != nil {
@@ -272,8 +289,38 @@ func (c *ComputeCluster) ConfigFor(user string) (*rest.Config, error) {
 // LogDir returns the directory of the component logs.
 func (c *ComputeCluster) LogDir() string { return c.opts.LogDir }
 
+// AuditLogPath is the kube-apiserver's audit log: one JSON event per write request.
+func (c *ComputeCluster) AuditLogPath() string { return filepath.Join(c.Dir, "audit.log") }
+
+// WriteKubeconfig writes a kubeconfig for one of the cluster's static users.
+func (c *ComputeCluster) WriteKubeconfig(file, user string) error {
+	cfg, err := c.ConfigFor(user)
+	if err != nil {
+		return err
+	}
+	return writeKubeconfig(file, c.Name+"-"+user, cfg)
+}
+
+func (c *ComputeCluster) startProvisioner(ctx context.Context) error {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return fmt.Errorf("failed to create client: %w", err)
+	}
+	if err := c.ensureStorageClass(ctx, cs); err != nil {
+		return err
+	}
+	// The provisioner lives as long as the cluster, not as long as the start-up context.
+	pctx, cancel := context.WithCancel(context.Background())
+	c.stopProvisioner = cancel
+	go c.provision(pctx, cs)
+	return nil
+}
+
 // Stop stops every component of the cluster, the API server's dependents first.
 func (c *ComputeCluster) Stop() error {
+	if c.stopProvisioner != nil {
+		c.stopProvisioner()
+	}
 	var errs []error
 	for _, p := range []*process{c.kwok, c.scheduler, c.controllerManager, c.apiServer, c.etcd} {
 		if p != nil {

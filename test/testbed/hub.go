@@ -21,8 +21,26 @@ import (
 
 // DefaultHubUsers are the tenant identities the hub's token file knows unless HubOptions.Users
 // says otherwise. They play the people of the local platform's organizations.
-var DefaultHubUsers = []User{
+//
+// Besides the people, it holds Atrium's own identities: the hub controller (group
+// atrium:hub-controllers) and one agent per conventional cluster name (group atrium:agents).
+var DefaultHubUsers = append([]User{
 	{Name: "alice"}, {Name: "bob"}, {Name: "carol"}, {Name: "dave"}, {Name: "erin"},
+	{Name: HubControllerUser, Groups: []string{"atrium:hub-controllers"}},
+}, agentUsers("east", "west", "north", "cluster-1", "cluster-2", "cluster-3", "cluster-4")...)
+
+// HubControllerUser is the hub controller's identity in the test bed.
+const HubControllerUser = "atrium-hub"
+
+// AgentUser is the identity of the agent of the named compute cluster in the test bed.
+func AgentUser(cluster string) string { return "atrium-agent-" + cluster }
+
+func agentUsers(clusters ...string) []User {
+	out := make([]User, 0, len(clusters))
+	for _, c := range clusters {
+		out = append(out, User{Name: AgentUser(c), Groups: []string{"atrium:agents"}})
+	}
+	return out
 }
 
 // HubOptions configures StartHub.
@@ -89,6 +107,10 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	auditPolicy, err := writeAuditPolicy(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
 	rootDir := filepath.Join(opts.Dir, "kcp")
 	args := []string{
 		"start",
@@ -99,6 +121,8 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 		"--embedded-etcd-client-port=" + itoa(h.ports.EtcdClient),
 		"--embedded-etcd-peer-port=" + itoa(h.ports.EtcdPeer),
 		"--token-auth-file=" + h.tokens.path,
+		"--audit-policy-file=" + auditPolicy,
+		"--audit-log-path=" + h.AuditLogPath(),
 	}
 	h.kcp = newProcess("kcp", bin, opts.Dir, opts.LogDir, append(args, opts.ExtraArgs...)...)
 	defer func() {
@@ -172,6 +196,15 @@ func (h *Hub) UserConfig(user string, path logicalcluster.Path) (*rest.Config, e
 	return kcp.ConfigForCluster(cfg, path), nil
 }
 
+// WriteKubeconfig writes a kubeconfig for user pointing at the logical cluster at path.
+func (h *Hub) WriteKubeconfig(file, user string, path logicalcluster.Path) error {
+	cfg, err := h.UserConfig(user, path)
+	if err != nil {
+		return err
+	}
+	return writeKubeconfig(file, user, cfg)
+}
+
 // Token returns the bearer token of one of the hub's static users.
 func (h *Hub) Token(user string) (string, error) { return h.tokens.token(user) }
 
@@ -184,6 +217,9 @@ func (h *Hub) CreateWorkspace(ctx context.Context, parent logicalcluster.Path, n
 	_, path, err := kcp.EnsureWorkspace(ctx, h.Config, parent, name, opts)
 	return path, err
 }
+
+// AuditLogPath is kcp's audit log: one JSON event per write request (see audit.go).
+func (h *Hub) AuditLogPath() string { return filepath.Join(h.Dir, "audit.log") }
 
 // PID returns kcp's PID, or 0 when it is not running.
 func (h *Hub) PID() int { return h.kcp.PID() }

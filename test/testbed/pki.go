@@ -21,7 +21,7 @@ import (
 // 127.0.0.1/localhost signed by it, and a service-account signing key pair.
 type pki struct {
 	CACert, ServingCert, ServingKey, SAKey, SAPub string
-	CAData                                       []byte
+	CAData                                        []byte
 }
 
 // ensurePKI creates the files under dir, or reuses them when they exist (a resumed state dir).

@@ -21,8 +21,12 @@ func TestMain(m *testing.M) {
 			if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
 				return err
 			}
-			for org, admin := range map[string]string{"acme": "alice", "beta": "bob"} {
-				if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, org, bootstrap.OrgOptions{Admins: []string{admin}, Members: []string{"carol"}}); err != nil {
+			// acme: alice admin, carol member; beta: bob admin. dave and erin belong nowhere.
+			for org, opts := range map[string]bootstrap.OrgOptions{
+				"acme": {Admins: []string{"alice"}, Members: []string{"carol"}},
+				"beta": {Admins: []string{"bob"}},
+			} {
+				if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, org, opts); err != nil {
 					return err
 				}
 			}

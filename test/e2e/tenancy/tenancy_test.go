@@ -184,7 +184,7 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 	for _, tc := range []struct{ user, org, victim string }{
 		{"bob", "acme", "private-alice"},
 		{"alice", "beta", "private-bob"},
-		{"carol", "beta", "private-bob"}, // a member of acme
+		{"carol", "beta", "private-bob"},  // a member of acme
 		{"dave", "acme", "private-alice"}, // in no org at all
 	} {
 		cfg, err := env.Hub.UserConfig(tc.user, bootstrap.OrgPath(tc.org))
@@ -209,11 +209,22 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 				"spec":       map[string]any{"image": "evil"},
 			}}
 			verbs := map[string]func() error{
-				"get":    func() error { _, err := rc.Get(ctx, name, metav1.GetOptions{}); return err },
-				"list":   func() error { _, err := rc.List(ctx, metav1.ListOptions{}); return err },
-				"watch":  func() error { w, err := rc.Watch(ctx, metav1.ListOptions{}); if w != nil { w.Stop() }; return err },
+				"get":  func() error { _, err := rc.Get(ctx, name, metav1.GetOptions{}); return err },
+				"list": func() error { _, err := rc.List(ctx, metav1.ListOptions{}); return err },
+				"watch": func() error {
+					w, err := rc.Watch(ctx, metav1.ListOptions{})
+					if w != nil {
+						w.Stop()
+					}
+					return err
+				},
 				"create": func() error { _, err := rc.Create(ctx, obj, metav1.CreateOptions{}); return err },
-				"update": func() error { o := obj.DeepCopy(); o.SetResourceVersion("1"); _, err := rc.Update(ctx, o, metav1.UpdateOptions{}); return err },
+				"update": func() error {
+					o := obj.DeepCopy()
+					o.SetResourceVersion("1")
+					_, err := rc.Update(ctx, o, metav1.UpdateOptions{})
+					return err
+				},
 				"patch": func() error {
 					_, err := rc.Patch(ctx, name, "application/merge-patch+json", []byte(`{"spec":{"desiredStatus":"Stopped"}}`), metav1.PatchOptions{})
 					return err

@@ -1,0 +1,270 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+
+	"github.com/atrium-dev/atrium/agent/heartbeat"
+	"github.com/atrium-dev/atrium/agent/materialize"
+	"github.com/atrium-dev/atrium/agent/syncdown"
+	"github.com/atrium-dev/atrium/agent/syncup"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/internal/multishard"
+)
+
+// Options configures the agent. Every field is documented with its default.
+type Options struct {
+	// ClusterName is this compute cluster's name: its ComputeCluster, its finalizer on hub
+	// Workspaces, and the placement the hub writes. Required.
+	ClusterName string
+	// HubConfig authenticates the agent at the hub and points at the provider workspace
+	// (…/clusters/root:atrium). Required.
+	HubConfig *rest.Config
+	// LocalConfig is the compute cluster (a kubeconfig or in-cluster). Required.
+	LocalConfig *rest.Config
+	// EndpointSlice is the APIExportEndpointSlice to follow. Defaults to the export's own
+	// (all shards); a per-shard agent names a slice whose partition selects its shard.
+	EndpointSlice string
+	// HeartbeatPeriod between ComputeCluster heartbeats. Defaults to 10 seconds.
+	HeartbeatPeriod time.Duration
+	// Labels are set on the ComputeCluster (region, gpu, ...), for placement selectors.
+	Labels map[string]string
+	// Region is recorded on the ComputeCluster when it is registered.
+	Region string
+	// DefaultAccessStrategy is used by workspaces that name none, and advertised. Defaults to none.
+	DefaultAccessStrategy string
+	// LeaderElection makes replicas elect one active agent through a Lease on the compute
+	// cluster. Defaults to false (one replica).
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease. Defaults to "atrium-system".
+	LeaderElectionNamespace string
+	// MetricsAddr serves Prometheus metrics; "0" disables. Defaults to "0".
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
+	HealthAddr string
+	// ResyncPeriod re-reconciles running workspaces to repair unwatched access resources.
+	// Defaults to materialize's default (60 s).
+	ResyncPeriod time.Duration
+	// AgentVersion is reported in the ComputeCluster status.
+	AgentVersion string
+}
+
+func (o *Options) defaults() {
+	if o.EndpointSlice == "" {
+		o.EndpointSlice = exports.ExportName
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = "atrium-system"
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = "0"
+	}
+	if o.HealthAddr == "" {
+		o.HealthAddr = "0"
+	}
+	if o.AgentVersion == "" {
+		o.AgentVersion = "dev"
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.ClusterName == "" {
+		errs = append(errs, errors.New("the compute cluster name is required"))
+	}
+	if o.HubConfig == nil {
+		errs = append(errs, errors.New("a hub kubeconfig is required"))
+	}
+	if o.LocalConfig == nil {
+		errs = append(errs, errors.New("a compute cluster kubeconfig (or in-cluster config) is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// NewScheme returns the scheme the agent's clients use.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, computev1alpha1.AddToScheme, workspacesv1alpha1.AddToScheme,
+		platformv1alpha1.AddToScheme, apisv1alpha1.AddToScheme, apisv1alpha2.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("failed to build scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Run runs the agent until ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	opts.defaults()
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	logger := log.FromContext(ctx).WithValues("computeCluster", opts.ClusterName)
+	ctx = log.IntoContext(ctx, logger)
+
+	scheme, err := NewScheme()
+	if err != nil {
+		return err
+	}
+	if err := materialize.InstallCRDs(ctx, opts.LocalConfig); err != nil {
+		return fmt.Errorf("failed to install the compute CRDs: %w", err)
+	}
+
+	localMgr, err := ctrl.NewManager(opts.LocalConfig, ctrl.Options{
+		Scheme:                        scheme,
+		Logger:                        logger,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.HealthAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              "atrium-agent-" + opts.ClusterName,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the compute cluster manager: %w", err)
+	}
+
+	provider, err := multishard.New(opts.HubConfig, multishard.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	hubMgr, err := mcmanager.New(opts.HubConfig, provider, manager.Options{
+		Scheme:                 scheme,
+		Logger:                 logger.WithName("hub"),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the hub manager: %w", err)
+	}
+
+	down := &syncdown.Reconciler{
+		Cluster:               opts.ClusterName,
+		Local:                 localMgr.GetClient(),
+		ShardOf:               provider.ShardURL,
+		DefaultAccessStrategy: opts.DefaultAccessStrategy,
+	}
+	if err := down.SetupWithManager(hubMgr); err != nil {
+		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
+	}
+	up := &syncup.Reconciler{
+		Cluster:       opts.ClusterName,
+		Local:         localMgr.GetClient(),
+		Hub:           provider,
+		Scheme:        scheme,
+		OnStatusWrite: func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
+	}
+	if err := up.SetupWithManager(localMgr); err != nil {
+		return fmt.Errorf("failed to set up %s: %w", syncup.ControllerName, err)
+	}
+	mat := materialize.NewReconciler(materialize.Options{ClusterName: opts.ClusterName, ResyncPeriod: opts.ResyncPeriod})
+	if err := mat.SetupWithManager(localMgr); err != nil {
+		return fmt.Errorf("failed to set up %s: %w", materialize.ControllerName, err)
+	}
+
+	hubClient, err := client.New(opts.HubConfig, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("failed to create hub client: %w", err)
+	}
+	beats := &beatState{}
+	hb, err := heartbeat.New(heartbeat.Options{
+		Cluster:               opts.ClusterName,
+		Hub:                   hubClient,
+		Local:                 localMgr.GetClient(),
+		Period:                opts.HeartbeatPeriod,
+		Labels:                opts.Labels,
+		Region:                opts.Region,
+		DefaultAccessStrategy: opts.DefaultAccessStrategy,
+		AgentVersion:          opts.AgentVersion,
+		Shards:                provider.URLs,
+		OnBeat:                beats.record,
+	})
+	if err != nil {
+		return err
+	}
+	if err := localMgr.Add(hb); err != nil {
+		return fmt.Errorf("failed to add heartbeat: %w", err)
+	}
+
+	// The hub side runs only on the leader: this runnable needs leader election.
+	if err := localMgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		errs := make(chan error, 2)
+		go func() { errs <- provider.Run(ctx, hubMgr) }()
+		go func() { errs <- hubMgr.Start(ctx) }()
+		select {
+		case err := <-errs:
+			if ctx.Err() == nil {
+				return fmt.Errorf("hub side stopped: %w", err)
+			}
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	})); err != nil {
+		return fmt.Errorf("failed to add the hub side: %w", err)
+	}
+
+	registerMetrics(localMgr.GetClient(), opts.ClusterName)
+	if err := localMgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("failed to add health check: %w", err)
+	}
+	if err := localMgr.AddReadyzCheck("hub", beats.check); err != nil {
+		return fmt.Errorf("failed to add readiness check: %w", err)
+	}
+
+	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection)
+	return localMgr.Start(ctx)
+}
+
+// beatState remembers the last heartbeat result for the readiness check: an agent that cannot
+// reach its hub is not ready (but keeps everything local running).
+type beatState struct {
+	mu   sync.Mutex
+	last error
+	seen bool
+}
+
+func (b *beatState) record(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.last, b.seen = err, true
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	heartbeats.WithLabelValues(result).Inc()
+}
+
+func (b *beatState) check(*http.Request) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.seen {
+		return nil // not the leader yet, or starting
+	}
+	if b.last != nil {
+		return fmt.Errorf("last heartbeat failed: %w", b.last)
+	}
+	return nil
+}

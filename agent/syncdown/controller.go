@@ -1,0 +1,267 @@
+package syncdown
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	"github.com/atrium-dev/atrium/agent/mirror"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+)
+
+// ControllerName names the controller in logs and metrics.
+const ControllerName = "atrium-syncdown"
+
+// Reconciler syncs placed hub Workspaces down to LocalWorkspaces.
+type Reconciler struct {
+	// Cluster is this compute cluster's name, as in status.placement.cluster.
+	Cluster string
+	// Manager is the hub-side multicluster manager.
+	Manager mcmanager.Manager
+	// Local is a client for the compute cluster.
+	Local client.Client
+	// ShardOf returns the shard serving a logical cluster (recorded in the mirror's origin).
+	ShardOf func(ctx context.Context, logicalCluster string) string
+	// DefaultAccessStrategy is this cluster's access strategy for workspaces that name none
+	// (neither in their spec nor through the hub's effective spec).
+	DefaultAccessStrategy string
+	// DeletionPollInterval is how often a deleting workspace is re-checked while its mirror is
+	// being removed. Defaults to 1 second.
+	DeletionPollInterval time.Duration
+}
+
+// SetupWithManager registers the controller with the hub-side multicluster manager.
+func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
+	if r.DeletionPollInterval == 0 {
+		r.DeletionPollInterval = time.Second
+	}
+	r.Manager = mgr
+	return mcbuilder.ControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&workspacesv1alpha1.Workspace{}).
+		Complete(r)
+}
+
+// Reconcile handles one hub Workspace.
+func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx).WithValues("logicalCluster", req.ClusterName, "workspace", req.NamespacedName, "computeCluster", r.Cluster)
+	ctx = log.IntoContext(ctx, logger)
+
+	cl, err := r.Manager.GetCluster(ctx, req.ClusterName)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to get cluster %s: %w", req.ClusterName, err)
+	}
+	hub := cl.GetClient()
+	ws := &workspacesv1alpha1.Workspace{}
+	if err := hub.Get(ctx, req.NamespacedName, ws); err != nil {
+		// Gone from the hub: a mirror left behind is removed by syncup, which can tell an
+		// absent object from an unreachable hub.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return r.reconcile(ctx, hub, req.ClusterName, ws)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCluster string, ws *workspacesv1alpha1.Workspace) (ctrl.Result, error) {
+	finalizer := workspacesv1alpha1.AgentFinalizer(r.Cluster)
+	placedHere := ws.Status.Placement != nil && ws.Status.Placement.Cluster == r.Cluster
+	owned := controllerutil.ContainsFinalizer(ws, finalizer)
+
+	switch {
+	case !placedHere && !owned:
+		return ctrl.Result{}, nil // another cluster's, or not placed yet
+	case !ws.DeletionTimestamp.IsZero() || !placedHere:
+		// Deleted, or explicitly moved away by the hub: remove everything local, then let go.
+		return r.cleanup(ctx, hub, logicalCluster, ws)
+	}
+
+	if !owned {
+		// The finalizer comes first, so nothing local can exist without it.
+		patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(ws, finalizer)
+		if err := hub.Patch(ctx, ws, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
+		}
+		log.FromContext(ctx).V(2).Info("added finalizer")
+	}
+	if err := r.ensureNamespace(ctx, logicalCluster, ws.Namespace); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.ensureMirror(ctx, logicalCluster, ws)
+}
+
+func (r *Reconciler) ensureNamespace(ctx context.Context, logicalCluster, namespace string) error {
+	name := mirror.Namespace(logicalCluster, namespace)
+	ns := &corev1.Namespace{}
+	err := r.Local.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to get namespace %s: %w", name, err)
+	}
+	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        name,
+		Labels:      mirror.NamespaceLabels(logicalCluster),
+		Annotations: map[string]string{mirror.AnnotationOriginNamespace: namespace},
+	}}
+	if err := r.Local.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// ensureMirror creates or updates the LocalWorkspace; an up-to-date mirror is not written.
+func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws *workspacesv1alpha1.Workspace) error {
+	desired, err := r.desiredMirror(ctx, logicalCluster, ws)
+	if err != nil {
+		return err
+	}
+	existing := &computev1alpha1.LocalWorkspace{}
+	err = r.Local.Get(ctx, client.ObjectKeyFromObject(desired), existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Local.Create(ctx, desired); err != nil {
+			return fmt.Errorf("failed to create local mirror: %w", err)
+		}
+		log.FromContext(ctx).Info("created local mirror", "mirror", klog.KObj(desired))
+		return nil
+	case err != nil:
+		return fmt.Errorf("failed to get local mirror: %w", err)
+	}
+	if existing.Spec.Origin.UID != desired.Spec.Origin.UID {
+		// A new hub object with the name of an old one: the old mirror must go first (syncup
+		// removes it once it sees the UID changed); try again shortly.
+		return fmt.Errorf("local mirror %s belongs to an earlier hub object (uid %s); waiting for its removal", klog.KObj(existing), existing.Spec.Origin.UID)
+	}
+	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
+		return nil
+	}
+	updated := existing.DeepCopy()
+	updated.Spec = desired.Spec
+	updated.Labels = merge(updated.Labels, desired.Labels)
+	updated.Annotations = merge(updated.Annotations, desired.Annotations)
+	if err := r.Local.Update(ctx, updated); err != nil {
+		return fmt.Errorf("failed to update local mirror: %w", err)
+	}
+	log.FromContext(ctx).Info("updated local mirror", "mirror", klog.KObj(updated), "hubGeneration", ws.Generation)
+	return nil
+}
+
+func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, ws *workspacesv1alpha1.Workspace) (*computev1alpha1.LocalWorkspace, error) {
+	hubLabels, err := json.Marshal(nonNil(ws.Labels))
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode hub labels: %w", err)
+	}
+	hubAnnotations, err := json.Marshal(nonNil(ws.Annotations))
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode hub annotations: %w", err)
+	}
+	shard := ""
+	if r.ShardOf != nil {
+		shard = r.ShardOf(ctx, logicalCluster)
+	}
+	lw := &computev1alpha1.LocalWorkspace{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      ws.Name,
+			Namespace: mirror.Namespace(logicalCluster, ws.Namespace),
+			Labels:    mirror.NamespaceLabels(logicalCluster),
+			Annotations: map[string]string{
+				mirror.AnnotationOriginNamespace: ws.Namespace,
+				mirror.AnnotationHubGeneration:   strconv.FormatInt(ws.Generation, 10),
+				mirror.AnnotationHubLabels:       string(hubLabels),
+				mirror.AnnotationHubAnnotations:  string(hubAnnotations),
+			},
+		},
+		Spec: computev1alpha1.LocalWorkspaceSpec{
+			Origin: computev1alpha1.Origin{
+				LogicalCluster: logicalCluster,
+				Namespace:      ws.Namespace,
+				Name:           ws.Name,
+				UID:            ws.UID,
+				Shard:          shard,
+			},
+			Workspace: *ws.Spec.DeepCopy(),
+			Owner:     ws.Status.Owner.DeepCopy(),
+		},
+	}
+	if ws.Status.Effective != nil {
+		lw.Spec.Effective = *ws.Status.Effective.DeepCopy()
+	}
+	if lw.Spec.Effective.AccessStrategy == "" && (ws.Spec.AccessStrategy == nil || ws.Spec.AccessStrategy.Name == "") {
+		lw.Spec.Effective.AccessStrategy = r.DefaultAccessStrategy
+	}
+	return lw, nil
+}
+
+// cleanup deletes the mirror (foreground, so its PVC, Deployment, Service and access resources
+// go first) and removes the finalizer once nothing local is left.
+func (r *Reconciler) cleanup(ctx context.Context, hub client.Client, logicalCluster string, ws *workspacesv1alpha1.Workspace) (ctrl.Result, error) {
+	key := client.ObjectKey{Namespace: mirror.Namespace(logicalCluster, ws.Namespace), Name: ws.Name}
+	lw := &computev1alpha1.LocalWorkspace{}
+	err := r.Local.Get(ctx, key, lw)
+	switch {
+	case err == nil && lw.Spec.Origin.UID == ws.UID:
+		if lw.DeletionTimestamp.IsZero() {
+			if err := r.Local.Delete(ctx, lw, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil && !apierrors.IsNotFound(err) {
+				return ctrl.Result{}, fmt.Errorf("failed to delete local mirror: %w", err)
+			}
+			log.FromContext(ctx).Info("deleting local mirror", "mirror", klog.KObj(lw))
+		}
+		return ctrl.Result{RequeueAfter: r.DeletionPollInterval}, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("failed to get local mirror: %w", err)
+	}
+
+	finalizer := workspacesv1alpha1.AgentFinalizer(r.Cluster)
+	if !controllerutil.ContainsFinalizer(ws, finalizer) {
+		return ctrl.Result{}, nil
+	}
+	patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(ws, finalizer)
+	if err := hub.Patch(ctx, ws, patch); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
+	}
+	log.FromContext(ctx).Info("local cleanup done; removed finalizer")
+	return ctrl.Result{}, nil
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func subset(want, have map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func merge(dst, src map[string]string) map[string]string {
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	maps.Copy(dst, src)
+	return dst
+}

@@ -1,0 +1,240 @@
+package syncup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	"github.com/atrium-dev/atrium/agent/mirror"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+)
+
+// ControllerName names the controller in logs and metrics.
+const ControllerName = "atrium-syncup"
+
+// agentConditions are the hub conditions the agent owns.
+var agentConditions = []workspacesv1alpha1.ConditionType{
+	workspacesv1alpha1.ConditionAvailable,
+	workspacesv1alpha1.ConditionProgressing,
+	workspacesv1alpha1.ConditionDegraded,
+	workspacesv1alpha1.ConditionStopped,
+}
+
+// Reconciler writes LocalWorkspace status to the hub.
+type Reconciler struct {
+	// Cluster is this compute cluster's name.
+	Cluster string
+	// Local is a client for the compute cluster.
+	Local client.Client
+	// Hub finds the hub cluster (logical cluster) of a mirror's origin.
+	Hub multicluster.Provider
+	// Scheme encodes the apply patches.
+	Scheme *runtime.Scheme
+	// RetryInterval is how long to wait when the origin's logical cluster is not (yet) served.
+	// Defaults to 5 seconds.
+	RetryInterval time.Duration
+	// OnStatusWrite, when set, observes every status written to the hub with the time since
+	// the local status last changed (the sync lag).
+	OnStatusWrite func(lag time.Duration)
+}
+
+// FieldManager returns the server-side-apply field manager of this cluster's agent.
+func (r *Reconciler) FieldManager() string { return "atrium-agent-" + r.Cluster }
+
+// SetupWithManager registers the controller with the compute cluster's manager.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.RetryInterval == 0 {
+		r.RetryInterval = 5 * time.Second
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&computev1alpha1.LocalWorkspace{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			statusChanged{},
+		))).
+		Complete(r)
+}
+
+// Reconcile handles one LocalWorkspace.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	lw := &computev1alpha1.LocalWorkspace{}
+	if err := r.Local.Get(ctx, req.NamespacedName, lw); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	logger := log.FromContext(ctx).WithValues("logicalCluster", lw.Spec.Origin.LogicalCluster,
+		"workspace", klog.KRef(lw.Spec.Origin.Namespace, lw.Spec.Origin.Name), "computeCluster", r.Cluster)
+	return r.reconcile(log.IntoContext(ctx, logger), lw)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWorkspace) (ctrl.Result, error) {
+	origin := lw.Spec.Origin
+	cl, err := r.Hub.Get(ctx, origin.LogicalCluster)
+	if err != nil {
+		if errors.Is(err, multicluster.ErrClusterNotFound) {
+			// Not served (yet): the shard is being followed, or the hub is unreachable. Wait;
+			// silence is never a reason to delete.
+			return ctrl.Result{RequeueAfter: r.RetryInterval}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("failed to get hub cluster %s: %w", origin.LogicalCluster, err)
+	}
+
+	ws := &workspacesv1alpha1.Workspace{}
+	key := client.ObjectKey{Namespace: origin.Namespace, Name: origin.Name}
+	if err := cl.GetClient().Get(ctx, key, ws); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("failed to get hub workspace: %w", err)
+		}
+		return r.removeIfGone(ctx, cl, lw)
+	}
+	if ws.UID != origin.UID {
+		return r.removeIfGone(ctx, cl, lw)
+	}
+	if !ws.IsPlacedOn(r.Cluster) || !lw.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, r.writeStatus(ctx, cl.GetClient(), lw, ws)
+}
+
+// removeIfGone deletes the mirror after confirming with a live read (not the cache) that its
+// hub object no longer exists. This is how leftovers are cleaned up after the hub gave up on an
+// unreachable cluster and removed the agent's finalizer itself.
+func (r *Reconciler) removeIfGone(ctx context.Context, cl cluster.Cluster, lw *computev1alpha1.LocalWorkspace) (ctrl.Result, error) {
+	origin := lw.Spec.Origin
+	live := &workspacesv1alpha1.Workspace{}
+	err := cl.GetAPIReader().Get(ctx, client.ObjectKey{Namespace: origin.Namespace, Name: origin.Name}, live)
+	switch {
+	case err == nil && live.UID == origin.UID:
+		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil // the cache was behind
+	case err != nil && !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("failed to confirm hub workspace is gone: %w", err)
+	}
+	if !lw.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	log.FromContext(ctx).Info("hub workspace is gone; removing its local mirror", "mirror", klog.KObj(lw))
+	if err := r.Local.Delete(ctx, lw, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to delete orphaned mirror: %w", err))
+	}
+	return ctrl.Result{}, nil
+}
+
+// writeStatus applies the agent-owned part of the hub status unless it already matches.
+func (r *Reconciler) writeStatus(ctx context.Context, hub client.Client, lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) error {
+	desired := DesiredStatus(lw, ws)
+	if statusMatches(&ws.Status, &desired) {
+		return nil
+	}
+	// Placement belongs to the hub except its localNamespace: send only that key, never a
+	// zero-valued cluster or time that would take the hub's fields over.
+	withoutPlacement := desired
+	withoutPlacement.Placement = nil
+	status, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&withoutPlacement)
+	if err != nil {
+		return fmt.Errorf("failed to encode status: %w", err)
+	}
+	status["placement"] = map[string]any{"localNamespace": desired.Placement.LocalNamespace}
+	apply := &unstructured.Unstructured{Object: map[string]any{"status": status}}
+	apply.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
+	apply.SetKind("Workspace")
+	apply.SetNamespace(ws.Namespace)
+	apply.SetName(ws.Name)
+	if err := hub.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(r.FieldManager()), client.ForceOwnership); err != nil {
+		return fmt.Errorf("failed to apply hub status: %w", err)
+	}
+	if r.OnStatusWrite != nil {
+		r.OnStatusWrite(time.Since(lastLocalChange(lw)))
+	}
+	log.FromContext(ctx).V(1).Info("wrote hub status", "phase", desired.Phase)
+	return nil
+}
+
+// DesiredStatus is the agent-owned part of the hub status for a mirror. Conditions keep their
+// hub transition times when their status did not change.
+func DesiredStatus(lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.WorkspaceStatus {
+	hubGeneration := ws.Generation
+	observed := int64(0)
+	if lw.Status.ObservedGeneration == lw.Generation {
+		if g, err := strconv.ParseInt(lw.Annotations[mirror.AnnotationHubGeneration], 10, 64); err == nil {
+			observed = g
+		}
+	}
+	out := workspacesv1alpha1.WorkspaceStatus{
+		Phase:                  lw.Status.Phase,
+		Message:                lw.Status.Message,
+		ObservedGeneration:     observed,
+		DeploymentName:         lw.Status.DeploymentName,
+		ServiceName:            lw.Status.ServiceName,
+		AccessURL:              lw.Status.AccessURL,
+		ApplicationBasePath:    lw.Status.ApplicationBasePath,
+		AccessResourceSelector: lw.Status.AccessResourceSelector,
+		AccessResources:        lw.Status.AccessResources,
+		LastActivity:           lw.Status.LastActivity,
+		Placement:              &workspacesv1alpha1.WorkspacePlacement{LocalNamespace: lw.Namespace},
+	}
+	for _, t := range agentConditions {
+		c := meta.FindStatusCondition(lw.Status.Conditions, string(t))
+		if c == nil {
+			continue
+		}
+		cond := *c
+		cond.ObservedGeneration = observed
+		if observed == 0 {
+			cond.ObservedGeneration = hubGeneration
+		}
+		if prev := meta.FindStatusCondition(ws.Status.Conditions, string(t)); prev != nil && prev.Status == cond.Status {
+			cond.LastTransitionTime = prev.LastTransitionTime
+		}
+		out.Conditions = append(out.Conditions, cond)
+	}
+	return out
+}
+
+// statusMatches reports whether the hub status already has every agent-owned field of desired.
+func statusMatches(have, want *workspacesv1alpha1.WorkspaceStatus) bool {
+	if have.Phase != want.Phase || have.Message != want.Message || have.ObservedGeneration != want.ObservedGeneration ||
+		have.DeploymentName != want.DeploymentName || have.ServiceName != want.ServiceName ||
+		have.AccessURL != want.AccessURL || have.ApplicationBasePath != want.ApplicationBasePath ||
+		have.AccessResourceSelector != want.AccessResourceSelector ||
+		!equality.Semantic.DeepEqual(have.AccessResources, want.AccessResources) ||
+		!equality.Semantic.DeepEqual(have.LastActivity, want.LastActivity) {
+		return false
+	}
+	if have.Placement == nil || have.Placement.LocalNamespace != want.Placement.LocalNamespace {
+		return false
+	}
+	for _, c := range want.Conditions {
+		h := meta.FindStatusCondition(have.Conditions, c.Type)
+		if h == nil || h.Status != c.Status || h.Reason != c.Reason || h.Message != c.Message || h.ObservedGeneration != c.ObservedGeneration {
+			return false
+		}
+	}
+	return true
+}
+
+func lastLocalChange(lw *computev1alpha1.LocalWorkspace) time.Time {
+	latest := lw.CreationTimestamp.Time
+	for _, c := range lw.Status.Conditions {
+		if c.LastTransitionTime.After(latest) {
+			latest = c.LastTransitionTime.Time
+		}
+	}
+	return latest
+}

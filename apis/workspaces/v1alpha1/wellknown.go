@@ -1,0 +1,17 @@
+package v1alpha1
+
+// Labels, annotations and finalizers that form the contract between the hub controller and the
+// agents on hub Workspaces.
+const (
+	// LabelCluster is set by the hub controller together with status.placement.cluster, so an
+	// agent can select its workspaces. status.placement is the truth; the label is an index.
+	LabelCluster = "atrium.dev/cluster"
+
+	// AgentFinalizerPrefix prefixes the finalizer an agent puts on every hub Workspace it
+	// materializes: AgentFinalizerPrefix + <compute cluster name>. It keeps the hub object until
+	// the agent has removed everything local.
+	AgentFinalizerPrefix = "agent.atrium.dev/"
+)
+
+// AgentFinalizer returns the finalizer of the agent of the named compute cluster.
+func AgentFinalizer(cluster string) string { return AgentFinalizerPrefix + cluster }

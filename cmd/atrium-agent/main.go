@@ -1,0 +1,87 @@
+// Command atrium-agent runs Atrium's agent for one compute cluster (and one kcp shard, or all):
+// it materializes the hub Workspaces placed on its cluster and reports their status back.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/atrium-dev/atrium/agent"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var (
+		opts          agent.Options
+		hubKubeconfig string
+		kubeconfig    string
+		labels        map[string]string
+		zapOpts       = zap.Options{Development: false}
+	)
+	cmd := &cobra.Command{
+		Use:   "atrium-agent --cluster-name NAME --hub-kubeconfig FILE",
+		Short: "Run the Atrium agent of one compute cluster",
+		Long: `Run the Atrium agent of one compute cluster. It follows every virtual-workspace URL of the
+APIExportEndpointSlice in the hub's provider workspace, materializes the Workspaces the hub
+placed on this cluster (PVC, Deployment, Service, access resources), writes their status back,
+and heart-beats its ComputeCluster.
+
+--hub-kubeconfig must point at the provider workspace (server .../clusters/root:atrium) with an
+identity in the atrium:agents group. --kubeconfig is the compute cluster (in-cluster if empty).`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+			hubCfg, err := clientcmd.BuildConfigFromFlags("", hubKubeconfig)
+			if err != nil {
+				return fmt.Errorf("failed to load --hub-kubeconfig %q: %w", hubKubeconfig, err)
+			}
+			localCfg, err := ctrl.GetConfig()
+			if kubeconfig != "" {
+				localCfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+			}
+			if err != nil {
+				return fmt.Errorf("failed to load the compute cluster config: %w", err)
+			}
+			hubCfg.QPS, hubCfg.Burst = 100, 200
+			localCfg.QPS, localCfg.Burst = 100, 200
+			opts.HubConfig, opts.LocalConfig, opts.Labels, opts.AgentVersion = hubCfg, localCfg, labels, version
+			return agent.Run(ctrl.SetupSignalHandler(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ClusterName, "cluster-name", "", "name of this compute cluster (its ComputeCluster object)")
+	f.StringVar(&hubKubeconfig, "hub-kubeconfig", "", "kubeconfig of the hub's provider workspace")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the compute cluster (default: in-cluster)")
+	f.StringVar(&opts.EndpointSlice, "endpoint-slice", "", "APIExportEndpointSlice to follow (default: the export's own, every shard)")
+	f.DurationVar(&opts.HeartbeatPeriod, "heartbeat-period", 10*time.Second, "period of ComputeCluster heartbeats")
+	f.StringToStringVar(&labels, "labels", nil, "labels of the ComputeCluster, e.g. region=eu,gpu=a100")
+	f.StringVar(&opts.Region, "region", "", "region recorded on the ComputeCluster")
+	f.StringVar(&opts.DefaultAccessStrategy, "default-access-strategy", "", "access strategy for workspaces that name none")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active replica through a Lease on the compute cluster")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "atrium-system", "namespace of the leader-election Lease")
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
+	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.DurationVar(&opts.ResyncPeriod, "resync-period", 0, "re-check period of running workspaces' access resources (default 60s)")
+	_ = cmd.MarkFlagRequired("cluster-name")
+	_ = cmd.MarkFlagRequired("hub-kubeconfig")
+	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	zapOpts.BindFlags(goFlags)
+	f.AddGoFlagSet(goFlags)
+	return cmd
+}

@@ -1,0 +1,217 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/agent/mirror"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+)
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// orgClient is the hub admin's client for an organization.
+func orgClient(t *testing.T, org string) client.Client {
+	t.Helper()
+	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// tenantClient is the client of a tenant (an org admin) for their organization.
+func tenantClient(t *testing.T, user, org string) client.Client {
+	t.Helper()
+	cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath(org))
+	require.NoError(t, err)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+func localClient(t *testing.T, cluster string) client.Client {
+	t.Helper()
+	c, err := client.New(env.Cluster(cluster).Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// logicalCluster returns the logical-cluster name of an organization (what the agent sees).
+func logicalCluster(t *testing.T, org string) string {
+	t.Helper()
+	orgs, err := bootstrap.ListOrgs(context.Background(), env.Hub.Config)
+	require.NoError(t, err)
+	for _, o := range orgs {
+		if o.Name == org {
+			require.NotEmpty(t, o.Cluster)
+			return o.Cluster
+		}
+	}
+	t.Fatalf("organization %s not found", org)
+	return ""
+}
+
+// createWorkspace creates a Workspace as the tenant and places it on cluster as the hub
+// controller would (status.placement and the cluster label).
+func createWorkspace(t *testing.T, user, org string, ws *workspacesv1alpha1.Workspace, cluster string) *workspacesv1alpha1.Workspace {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if ws.Namespace == "" {
+		ws.Namespace = "default"
+	}
+	require.NoError(t, tenantClient(t, user, org).Create(ctx, ws))
+	place(t, org, ws, cluster)
+	return ws
+}
+
+func place(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, cluster string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := orgClient(t, org)
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
+	u.SetKind("Workspace")
+	u.SetNamespace(ws.Namespace)
+	u.SetName(ws.Name)
+	u.SetLabels(map[string]string{workspacesv1alpha1.LabelCluster: cluster})
+	require.NoError(t, c.Patch(ctx, u, client.Apply, client.FieldOwner("atrium-hub"), client.ForceOwnership))
+	status := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{
+		"placement": map[string]any{"cluster": cluster, "time": time.Now().UTC().Format(time.RFC3339)},
+	}}}
+	status.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
+	status.SetKind("Workspace")
+	status.SetNamespace(ws.Namespace)
+	status.SetName(ws.Name)
+	require.NoError(t, c.Status().Patch(ctx, status, client.Apply, client.FieldOwner("atrium-hub"), client.ForceOwnership))
+}
+
+// waitHub waits until the hub Workspace satisfies cond, and returns it.
+func waitHub(t *testing.T, org, name string, timeout time.Duration, what string, cond func(*workspacesv1alpha1.Workspace) bool) *workspacesv1alpha1.Workspace {
+	t.Helper()
+	c := orgClient(t, org)
+	var last *workspacesv1alpha1.Workspace
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ws := &workspacesv1alpha1.Workspace{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
+			return false, nil //nolint:nilerr // keep polling
+		}
+		last = ws
+		return cond(ws), nil
+	})
+	require.NoError(t, err, "hub workspace %s/%s: %s; last status: %s", org, name, what, describe(last))
+	return last
+}
+
+func available(ws *workspacesv1alpha1.Workspace) bool {
+	return meta.IsStatusConditionTrue(ws.Status.Conditions, string(workspacesv1alpha1.ConditionAvailable)) &&
+		ws.Status.ObservedGeneration == ws.Generation
+}
+
+func phase(p workspacesv1alpha1.WorkspacePhase) func(*workspacesv1alpha1.Workspace) bool {
+	return func(ws *workspacesv1alpha1.Workspace) bool {
+		return ws.Status.Phase == p && ws.Status.ObservedGeneration == ws.Generation
+	}
+}
+
+func describe(ws *workspacesv1alpha1.Workspace) string {
+	if ws == nil {
+		return "<not found>"
+	}
+	s := fmt.Sprintf("gen=%d observed=%d phase=%s url=%q", ws.Generation, ws.Status.ObservedGeneration, ws.Status.Phase, ws.Status.AccessURL)
+	for _, c := range ws.Status.Conditions {
+		s += fmt.Sprintf(" %s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message)
+	}
+	return s
+}
+
+// waitLocal waits until cond holds for the compute cluster.
+func waitLocal(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	var lastErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
+		lastErr = err
+		return ok, nil
+	})
+	require.NoError(t, err, "%s (last error: %v)", what, lastErr)
+}
+
+// localNamespace is where the agent mirrors the workspaces of an org's default namespace.
+func localNamespace(t *testing.T, org string) string {
+	return mirror.Namespace(logicalCluster(t, org), "default")
+}
+
+// runningPods counts the Running pods of a workspace on a cluster.
+func runningPods(ctx context.Context, c client.Client, ns, name string) (int, error) {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"atrium.dev/workspace": name}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp.IsZero() {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func deploymentReplicas(ctx context.Context, c client.Client, ns, name string) (int32, error) {
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d); err != nil {
+		return -1, err
+	}
+	if d.Spec.Replicas == nil {
+		return 1, nil
+	}
+	return *d.Spec.Replicas, nil
+}
+
+func exists(ctx context.Context, c client.Client, obj client.Object, ns, name string) (bool, error) {
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func newWorkspace(name string) *workspacesv1alpha1.Workspace {
+	return &workspacesv1alpha1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: workspacesv1alpha1.WorkspaceSpec{
+			Image: "quay.io/jupyter/base-notebook:2025-06-01",
+			Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resourceQuantity("250m"), corev1.ResourceMemory: resourceQuantity("512Mi"),
+			}},
+		},
+	}
+}
+
+func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }
