@@ -1,0 +1,70 @@
+// Command atrium-hub runs Atrium's hub controller: it resolves Workspaces against their
+// templates and execution profiles, places them on ComputeClusters, and judges cluster health.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/atrium-dev/atrium/hub"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var (
+		opts          hub.Options
+		hubKubeconfig string
+		zapOpts       = zap.Options{Development: false}
+	)
+	cmd := &cobra.Command{
+		Use:   "atrium-hub --hub-kubeconfig FILE",
+		Short: "Run the Atrium hub controller",
+		Long: `Run the Atrium hub controller. It follows every virtual-workspace URL of the
+APIExportEndpointSlice in the provider workspace, resolves Workspaces against their templates
+(status.effective, condition Valid), places them on Ready ComputeClusters (status.placement,
+condition Scheduled), and judges the clusters' heartbeats (ComputeCluster Ready, workspace
+ClusterReachable).
+
+--hub-kubeconfig must point at the provider workspace (server .../clusters/root:atrium) with an
+identity in the atrium:hub-controllers group.`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+			cfg, err := clientcmd.BuildConfigFromFlags("", hubKubeconfig)
+			if err != nil {
+				return fmt.Errorf("failed to load --hub-kubeconfig %q: %w", hubKubeconfig, err)
+			}
+			cfg.QPS, cfg.Burst = 100, 200
+			opts.HubConfig = cfg
+			return hub.Run(ctrl.SetupSignalHandler(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&hubKubeconfig, "hub-kubeconfig", "", "kubeconfig of the hub's provider workspace")
+	f.StringVar(&opts.EndpointSlice, "endpoint-slice", "", "APIExportEndpointSlice to follow (default: the export's own, every shard)")
+	f.DurationVar(&opts.HeartbeatGrace, "heartbeat-grace", 40*time.Second, "age of a ComputeCluster heartbeat after which the cluster is not Ready")
+	f.DurationVar(&opts.DeletionTimeout, "deletion-timeout", 5*time.Minute, "how long a deleting workspace on an unreachable cluster waits before the hub removes the agent's finalizer")
+	f.DurationVar(&opts.EvictionGraceOverride, "eviction-grace-override", 0, "replaces every Reschedule eviction policy's grace period (testing only; 0 uses the policy)")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active replica through a Lease in the provider workspace")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "default", "namespace of the leader-election Lease in the provider workspace")
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
+	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	_ = cmd.MarkFlagRequired("hub-kubeconfig")
+	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	zapOpts.BindFlags(goFlags)
+	f.AddGoFlagSet(goFlags)
+	return cmd
+}

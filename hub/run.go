@@ -1,0 +1,195 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/hub/roster"
+	"github.com/atrium-dev/atrium/internal/multishard"
+)
+
+// Options configures the hub controller. Every field is documented with its default.
+type Options struct {
+	// HubConfig authenticates the hub controller at kcp and points at the provider workspace
+	// (…/clusters/root:atrium), with an identity in the atrium:hub-controllers group. Required.
+	HubConfig *rest.Config
+	// EndpointSlice is the APIExportEndpointSlice to follow. Defaults to the export's own
+	// (exports.ExportName), which lists every shard.
+	EndpointSlice string
+	// HeartbeatGrace is how old a ComputeCluster's heartbeat may be before the cluster is
+	// Ready=False and its workspaces ClusterReachable=False. Defaults to 40 seconds.
+	HeartbeatGrace time.Duration
+	// DeletionTimeout is how long a deleting workspace waits for the agent of an unreachable
+	// cluster before the hub removes that agent's finalizer (the agent removes the leftovers
+	// when it returns). Counted from the later of the deletion request and the last heartbeat.
+	// Defaults to 5 minutes.
+	DeletionTimeout time.Duration
+	// EvictionGraceOverride, when set, replaces every ComputeCluster's
+	// spec.evictionPolicy.gracePeriodMinutes (for tests: the API's minimum is 5 minutes). Only
+	// clusters whose policy mode is Reschedule are affected. Defaults to 0 (use the policy).
+	EvictionGraceOverride time.Duration
+	// LeaderElection makes replicas elect one active hub controller through a Lease in the
+	// provider workspace. Defaults to false (one replica).
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease in the provider workspace. Defaults to "default".
+	LeaderElectionNamespace string
+	// MetricsAddr serves Prometheus metrics; "0" disables. Defaults to "0".
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
+	HealthAddr string
+}
+
+func (o *Options) defaults() {
+	if o.EndpointSlice == "" {
+		o.EndpointSlice = exports.ExportName
+	}
+	if o.HeartbeatGrace == 0 {
+		o.HeartbeatGrace = 40 * time.Second
+	}
+	if o.DeletionTimeout == 0 {
+		o.DeletionTimeout = 5 * time.Minute
+	}
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = "default"
+	}
+	if o.MetricsAddr == "" {
+		o.MetricsAddr = "0"
+	}
+	if o.HealthAddr == "" {
+		o.HealthAddr = "0"
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.HubConfig == nil {
+		errs = append(errs, errors.New("a hub kubeconfig is required"))
+	}
+	if o.HeartbeatGrace < 0 || o.DeletionTimeout < 0 || o.EvictionGraceOverride < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps is what every controller setup gets: the shared clients, caches and settings.
+type Deps struct {
+	// Provider serves the organizations' logical clusters over every shard. Its ShardURL names
+	// the virtual workspace (shard) a logical cluster is seen through.
+	Provider *multishard.Provider
+	// Platform reads (from the cache) and writes objects of the provider workspace root:atrium,
+	// chiefly ComputeClusters.
+	Platform client.Client
+	// PlatformCache is the cache behind Platform, for watches on ComputeClusters
+	// (source.Kind(deps.PlatformCache, ...) with WatchesRawSource).
+	PlatformCache cache.Cache
+	// Roster indexes every hub Workspace seen by its placement, so ComputeCluster events can
+	// requeue the workspaces they concern across all logical clusters.
+	Roster *roster.Roster
+	// Recorder records events in root:atrium (about ComputeClusters).
+	Recorder record.EventRecorder
+	// Options are the hub's options after defaulting.
+	Options Options
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// SetupFunc registers one controller with the manager.
+type SetupFunc func(mgr mcmanager.Manager, deps Deps) error
+
+// NewScheme returns the scheme the hub's clients use.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, platformv1alpha1.AddToScheme,
+		apisv1alpha1.AddToScheme, apisv1alpha2.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("failed to build scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Run runs the hub controller until ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	opts.defaults()
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	logger := log.FromContext(ctx)
+	ctx = log.IntoContext(ctx, logger)
+
+	scheme, err := NewScheme()
+	if err != nil {
+		return err
+	}
+	provider, err := multishard.New(opts.HubConfig, multishard.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	// The local manager of the multicluster manager is the provider workspace root:atrium.
+	mgr, err := mcmanager.New(opts.HubConfig, provider, manager.Options{
+		Scheme:                        scheme,
+		Logger:                        logger,
+		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:        opts.HealthAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              "atrium-hub",
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the manager: %w", err)
+	}
+	local := mgr.GetLocalManager()
+	deps := Deps{
+		Provider:      provider,
+		Platform:      local.GetClient(),
+		PlatformCache: local.GetCache(),
+		Roster:        roster.New(),
+		Recorder:      local.GetEventRecorderFor("atrium-hub"),
+		Options:       opts,
+		Now:           time.Now,
+	}
+	for _, c := range controllers {
+		if err := c.setup(mgr, deps); err != nil {
+			return fmt.Errorf("failed to set up %s: %w", c.name, err)
+		}
+	}
+
+	// With provider v0.2.1 and multicluster-runtime v0.21.0-alpha.9 the manager does not start
+	// the provider: run it beside the manager, on the leader only (RunnableFunc needs election).
+	if err := local.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return provider.Run(ctx, mgr)
+	})); err != nil {
+		return fmt.Errorf("failed to add the shard provider: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("failed to add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("failed to add readiness check: %w", err)
+	}
+	logger.Info("starting hub controller", "endpointSlice", opts.EndpointSlice, "heartbeatGrace", opts.HeartbeatGrace,
+		"deletionTimeout", opts.DeletionTimeout, "leaderElection", opts.LeaderElection)
+	return mgr.Start(ctx)
+}
