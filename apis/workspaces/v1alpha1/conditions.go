@@ -85,6 +85,10 @@ const (
 	// ReasonEvicted: the workspace was taken off an unreachable cluster by its
 	// eviction policy and waits to be placed again.
 	ReasonEvicted ConditionReason = "Evicted"
+	// ReasonWaitingForStart: the workspace is stopped and was never placed (or was
+	// evicted); it is placed when it is started, so a stopped workspace holds no
+	// cluster's capacity.
+	ReasonWaitingForStart ConditionReason = "WaitingForStart"
 )
 
 // Available: the workspace serves its IDE at status.accessURL. Written by the
@@ -176,6 +180,59 @@ const (
 	ReasonClusterUnreachable ConditionReason = "ClusterUnreachable"
 	// ReasonClusterNotFound: the ComputeCluster of the placement is gone.
 	ReasonClusterNotFound ConditionReason = "ClusterNotFound"
+	// ReasonLocalCleanupPending: the workspace was deleted while its cluster was
+	// unreachable for longer than the hub's deletion timeout; the hub released the
+	// agent's finalizer, and the agent removes the local leftovers when it returns.
+	ReasonLocalCleanupPending ConditionReason = "LocalCleanupPending"
+)
+
+// InUse: a WorkspaceTemplate is referenced by workspaces. Written by the hub on
+// templates. While True the template keeps its finalizer, so deleting it waits
+// until the last workspace using it is gone.
+const (
+	// TemplateConditionInUse is True while at least one workspace uses the template.
+	TemplateConditionInUse ConditionType = "InUse"
+
+	// ReasonWorkspacesUseTemplate: workspaces reference the template; the message
+	// counts them.
+	ReasonWorkspacesUseTemplate ConditionReason = "WorkspacesUseTemplate"
+	// ReasonUnused: no workspace references the template (InUse=False).
+	ReasonUnused ConditionReason = "Unused"
+)
+
+// UserLimit: the workspace is within its template's maxRunningWorkspacesPerUser
+// for its owner. Written by the hub (field manager atrium-hub-limits) only for
+// workspaces whose template sets a limit. When False, the hub has set
+// spec.desiredStatus to Stopped; it starts again only when the tenant sets
+// Running again and a slot is free.
+const (
+	// ConditionUserLimit is True while the owner's running workspaces of the
+	// template are within the limit.
+	ConditionUserLimit ConditionType = "UserLimit"
+
+	// ReasonWithinUserLimit: the workspace holds one of the owner's slots.
+	ReasonWithinUserLimit ConditionReason = "WithinUserLimit"
+	// ReasonUserLimitReached (declared with Scheduled) is the False reason.
+
+	// ReasonOwnerUnknown: the template limits workspaces per user, and the
+	// workspace has no recorded owner (no atrium.dev/created-by annotation), so
+	// it cannot be counted and is not run.
+	ReasonOwnerUnknown ConditionReason = "OwnerUnknown"
+)
+
+// AutoStopped: the hub stopped the workspace on its own, because it was idle
+// longer than its idle timeout or ran longer than its maximum lifetime. Written
+// by the hub (field manager atrium-hub-lifecycle); the agent's Stopped
+// condition says StoppedByUser, because it sees only spec.desiredStatus. True
+// (reason IdleTimeout or LifetimeExceeded, declared with Stopped) stays until the
+// tenant sets spec.desiredStatus to Running again.
+const (
+	// ConditionAutoStopped is True when the hub stopped the workspace.
+	ConditionAutoStopped ConditionType = "AutoStopped"
+
+	// ReasonWithinPolicy: the workspace runs within its idle and lifetime
+	// policy (AutoStopped=False); the message states the policy.
+	ReasonWithinPolicy ConditionReason = "WithinPolicy"
 )
 
 // SetCondition sets a condition in conds, stamping observedGeneration, and

@@ -11,6 +11,16 @@ const (
 	// materializes: AgentFinalizerPrefix + <compute cluster name>. It keeps the hub object until
 	// the agent has removed everything local.
 	AgentFinalizerPrefix = "agent.atrium.dev/"
+
+	// TemplateInUseFinalizer is put on a WorkspaceTemplate by the hub while workspaces use it
+	// (lazily: added with the first, removed with the last), so deleting it waits for them.
+	TemplateInUseFinalizer = "workspaces.atrium.dev/template-in-use"
+
+	// AnnotationCreatedBy names the user who created the workspace. The ValidatingAdmissionPolicy
+	// atrium-workspace-owner (exports/kcp/admission-org.yaml, created in every organization)
+	// admits it on create only when it equals the requesting user's name, and never lets it
+	// change, so the hub can record it as status.owner without trusting the tenant.
+	AnnotationCreatedBy = "atrium.dev/created-by"
 )
 
 // AgentFinalizer returns the finalizer of the agent of the named compute cluster.

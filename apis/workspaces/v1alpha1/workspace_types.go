@@ -477,6 +477,23 @@ type WorkspaceOwner struct {
 	Groups []string `json:"groups,omitempty"`
 }
 
+// WorkspaceAccess is who may connect to a workspace, as resolved by the hub
+// from its accessType, owner and WorkspaceShares. The agent copies it into the
+// mirror, where access resource templates see it (for example as the
+// allow-list of an authenticating proxy).
+type WorkspaceAccess struct {
+	// AllowedUsers may connect: the owner, then the users of the workspace's
+	// shares, sorted and without duplicates.
+	// +listType=atomic
+	// +optional
+	AllowedUsers []string `json:"allowedUsers,omitempty"`
+	// AllowedGroups may connect: the groups of the workspace's shares, sorted
+	// and without duplicates.
+	// +listType=atomic
+	// +optional
+	AllowedGroups []string `json:"allowedGroups,omitempty"`
+}
+
 // EffectiveStorage is the resolved primary storage.
 type EffectiveStorage struct {
 	// Size of the volume.
@@ -593,6 +610,11 @@ type WorkspaceStatus struct {
 	// Owner is the user the workspace belongs to. Hub-written.
 	// +optional
 	Owner *WorkspaceOwner `json:"owner,omitempty"`
+
+	// Access lists who may connect when the effective accessType is OwnerOnly;
+	// absent with Public. Hub-written.
+	// +optional
+	Access *WorkspaceAccess `json:"access,omitempty"`
 
 	// Effective is the resolved runtime spec. Hub-written.
 	// +optional
