@@ -48,10 +48,19 @@ func ProviderObjects() ([]*unstructured.Unstructured, error) {
 	return kcpObjects("workspacetypes.yaml", "rbac-provider.yaml")
 }
 
-// OrgObjects returns the roles created in every organization workspace.
+// OrgObjects returns the roles and admission policies created in every organization workspace.
 func OrgObjects() ([]*unstructured.Unstructured, error) {
-	return kcpObjects("rbac-org.yaml")
+	return kcpObjects("rbac-org.yaml", "admission-org.yaml")
 }
+
+// Names of the admission policies (and their bindings) created in every organization.
+const (
+	// OwnerPolicy makes the atrium.dev/created-by annotation unforgeable.
+	OwnerPolicy = "atrium-workspace-owner"
+	// OwnerRequiredPolicy warns (or, when its binding is switched to Deny, refuses) when a
+	// workspace is created without the annotation.
+	OwnerRequiredPolicy = "atrium-workspace-owner-required"
+)
 
 func kcpObjects(files ...string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured

@@ -204,6 +204,11 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 	if ws.Status.Effective != nil {
 		lw.Spec.Effective = *ws.Status.Effective.DeepCopy()
 	}
+	if a := ws.Status.Access; a != nil {
+		// The hub's allow-lists (OwnerOnly: owner and shares) reach the access templates.
+		lw.Spec.AllowedUsers = append([]string(nil), a.AllowedUsers...)
+		lw.Spec.AllowedGroups = append([]string(nil), a.AllowedGroups...)
+	}
 	if lw.Spec.Effective.AccessStrategy == "" && (ws.Spec.AccessStrategy == nil || ws.Spec.AccessStrategy.Name == "") {
 		lw.Spec.Effective.AccessStrategy = r.DefaultAccessStrategy
 	}

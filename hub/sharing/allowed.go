@@ -1,0 +1,62 @@
+package sharing
+
+import (
+	"sort"
+
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/owner"
+)
+
+// AccessType is the access type in force for ws: the hub's effective value, else the
+// workspace's own, else Public.
+func AccessType(ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.AccessType {
+	if e := ws.Status.Effective; e != nil && e.AccessType != "" {
+		return e.AccessType
+	}
+	if ws.Spec.AccessType != "" {
+		return ws.Spec.AccessType
+	}
+	return workspacesv1alpha1.AccessTypePublic
+}
+
+// Allowed computes status.access of ws from the shares of its namespace (shares naming other
+// workspaces or being deleted are ignored). It returns nil unless the access type is
+// OwnerOnly; then it returns a non-nil value even when nobody is allowed.
+func Allowed(ws *workspacesv1alpha1.Workspace, shares []workspacesv1alpha1.WorkspaceShare) *workspacesv1alpha1.WorkspaceAccess {
+	if AccessType(ws) != workspacesv1alpha1.AccessTypeOwnerOnly {
+		return nil
+	}
+	users, groups := map[string]bool{}, map[string]bool{}
+	if o := owner.Of(ws); o != nil {
+		users[o.Username] = true
+	}
+	for i := range shares {
+		s := &shares[i]
+		if s.Namespace != ws.Namespace || s.Spec.WorkspaceName != ws.Name || !s.DeletionTimestamp.IsZero() {
+			continue
+		}
+		for _, u := range s.Spec.Users {
+			if u != "" {
+				users[u] = true
+			}
+		}
+		for _, g := range s.Spec.Groups {
+			if g != "" {
+				groups[g] = true
+			}
+		}
+	}
+	return &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: sorted(users), AllowedGroups: sorted(groups)}
+}
+
+func sorted(set map[string]bool) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
