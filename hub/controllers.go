@@ -6,4 +6,3 @@ var controllers = []struct {
 	name  string
 	setup SetupFunc
 }{}
-

@@ -18,6 +18,8 @@ package materialize
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -38,6 +41,9 @@ import (
 // crdEstablishTimeout bounds how long InstallCRDs waits for the API server to
 // serve the CRDs.
 const crdEstablishTimeout = time.Minute
+
+// crdHashAnnotation records the hash of the CRD content the agent last applied.
+const crdHashAnnotation = "atrium.dev/applied-hash"
 
 // InstallCRDs server-side applies the compute.atrium.dev CRDs (LocalWorkspace,
 // WorkspaceAccessStrategy) to the cluster of cfg and waits until they are
@@ -62,6 +68,19 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 		delete(obj, "status") // the API server owns it
 		body, err := json.Marshal(obj)
 		if err != nil {
+			return fmt.Errorf("failed to encode CRD %s: %w", crd.Name, err)
+		}
+		// A restarted agent must not rewrite CRDs that are already current: the applied
+		// content's hash is recorded on the CRD and compared first.
+		sum := sha256.Sum256(body)
+		hash := hex.EncodeToString(sum[:8])
+		if existing, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{}); err == nil && existing.Annotations[crdHashAnnotation] == hash {
+			continue
+		}
+		if err := unstructured.SetNestedField(obj, hash, "metadata", "annotations", crdHashAnnotation); err != nil {
+			return fmt.Errorf("failed to annotate CRD %s: %w", crd.Name, err)
+		}
+		if body, err = json.Marshal(obj); err != nil {
 			return fmt.Errorf("failed to encode CRD %s: %w", crd.Name, err)
 		}
 		if _, err := cs.ApiextensionsV1().CustomResourceDefinitions().Patch(ctx, crd.Name, types.ApplyPatchType, body,

@@ -245,14 +245,27 @@ func DeleteOrg(ctx context.Context, cfg *rest.Config, name string) error {
 	if err := c.Delete(ctx, ws); err != nil && !apierrors.IsNotFound(err) {
 		return wrapHubError("failed to delete organization "+name, err)
 	}
+	// kcp removes the logical cluster's content before the workspace object: wait for that,
+	// as kubectl delete does, so "deleted" means gone.
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &tenancyv1alpha1.Workspace{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return fmt.Errorf("organization %s is still being deleted (kcp is removing its content); check `atrium org list`: %w", name, err)
+	}
 	return nil
 }
 
 func orgFromWorkspace(ws *tenancyv1alpha1.Workspace) *Org {
+	phase := string(ws.Status.Phase)
+	if !ws.DeletionTimestamp.IsZero() {
+		phase = "Deleting"
+	}
 	return &Org{
 		Name:    ws.Name,
 		Path:    OrgPath(ws.Name),
-		Phase:   string(ws.Status.Phase),
+		Phase:   phase,
 		Cluster: ws.Spec.Cluster,
 		Shard:   ws.Annotations["internal.tenancy.kcp.io/shard"],
 		Created: ws.CreationTimestamp.Time,

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/atrium-dev/atrium/internal/cli/clientflags"
+	"github.com/atrium-dev/atrium/internal/cli/cluster"
 	"github.com/atrium-dev/atrium/internal/cli/dev"
 	"github.com/atrium-dev/atrium/internal/cli/hub"
 	"github.com/atrium-dev/atrium/internal/cli/kubeconfig"
@@ -22,6 +23,6 @@ across many Kubernetes compute clusters, with kcp as the hub.`,
 	}
 	flags := &clientflags.Flags{}
 	flags.Add(root)
-	root.AddCommand(dev.NewCommand(), hub.NewCommand(flags), org.NewCommand(flags), kubeconfig.NewCommand(flags))
+	root.AddCommand(dev.NewCommand(), hub.NewCommand(flags), org.NewCommand(flags), kubeconfig.NewCommand(flags), cluster.NewCommand(flags))
 	return root
 }

@@ -297,8 +297,8 @@ func TestOrgLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	out, err = atrium(t, "org", "list", "--kubeconfig", env.Hub.Kubeconfig)
 	require.NoError(t, err)
-	if !containsLine(out, "gamma", "Ready") {
-		return
-	}
-	t.Fatalf("gamma is still listed as Ready after delete:\n%s", out)
+	require.False(t, containsLine(out, "gamma"), "gamma is still listed after delete:\n%s", out)
+	// Its tenants lose access with it.
+	err = userClient(t, "erin", "gamma").Get(ctx, client.ObjectKey{Namespace: "default", Name: "erin-nb"}, &workspacesv1alpha1.Workspace{})
+	require.Error(t, err)
 }

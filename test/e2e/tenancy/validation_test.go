@@ -83,7 +83,7 @@ func TestImmutableFields(t *testing.T) {
 		{"remove templateRef", "spec: {templateRef: {name: frozen}, image: jupyter/base-notebook}", `{"spec":{"templateRef":null}}`, "spec.templateRef is immutable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			name := strings.ReplaceAll(tc.name, " ", "-")
+			name := strings.ToLower(strings.ReplaceAll(tc.name, " ", "-"))
 			w := obj(t, "apiVersion: workspaces.atrium.dev/v1alpha1\nkind: Workspace\nmetadata: {name: "+name+", namespace: default}\n"+tc.create)
 			require.NoError(t, c.Create(ctx, w))
 			err := c.Patch(ctx, w, client.RawPatch("application/merge-patch+json", []byte(tc.patch)))

@@ -1,0 +1,67 @@
+package tenancy
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+// TestAgentIdentityIsScopedToItsCluster: `atrium cluster register` lets an agent update its
+// own ComputeCluster and no other; agents cannot read tenant organizations directly.
+func TestAgentIdentityIsScopedToItsCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, name := range []string{"east", "west"} {
+		out, err := atrium(t, "cluster", "register", name, "--agent-user", testbed.AgentUser(name), "--kubeconfig", env.Hub.Kubeconfig)
+		require.NoError(t, err)
+		require.Contains(t, out, "may now run compute cluster "+name)
+	}
+	s := runtime.NewScheme()
+	require.NoError(t, platformv1alpha1.AddToScheme(s))
+	agentClient := func(name string) client.Client {
+		cfg, err := env.Hub.UserConfig(testbed.AgentUser(name), logicalcluster.NewPath(exports.ProviderWorkspace))
+		require.NoError(t, err)
+		c, err := client.New(cfg, client.Options{Scheme: s})
+		require.NoError(t, err)
+		return c
+	}
+	east, west := agentClient("east"), agentClient("west")
+	for name, c := range map[string]client.Client{"east": east, "west": west} {
+		cc := &platformv1alpha1.ComputeCluster{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := c.Create(ctx, cc); !apierrors.IsAlreadyExists(err) {
+			require.NoError(t, err, "an agent registers its ComputeCluster")
+		}
+	}
+	own := &platformv1alpha1.ComputeCluster{}
+	require.NoError(t, east.Get(ctx, client.ObjectKey{Name: "east"}, own))
+	own.Status.AgentVersion = "test"
+	require.NoError(t, east.Status().Update(ctx, own), "an agent updates its own ComputeCluster")
+
+	other := &platformv1alpha1.ComputeCluster{}
+	require.NoError(t, east.Get(ctx, client.ObjectKey{Name: "west"}, other))
+	other.Status.AgentVersion = "forged"
+	require.True(t, apierrors.IsForbidden(east.Status().Update(ctx, other)), "east's agent must not update west's ComputeCluster")
+	other.Labels = map[string]string{"hijacked": "true"}
+	require.True(t, apierrors.IsForbidden(east.Update(ctx, other)))
+	require.True(t, apierrors.IsForbidden(east.Delete(ctx, other)))
+
+	// The agent identity has no business in tenant organizations.
+	cfg, err := env.Hub.UserConfig(testbed.AgentUser("east"), logicalcluster.NewPath("root:orgs:acme"))
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsForbidden(err), "an agent must not read tenant Secrets, got %v", err)
+}
