@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
 
 // Entry is what the roster knows about one workspace.
@@ -79,4 +81,29 @@ func (r *Roster) Committed(cluster string, except mcreconcile.Request) corev1.Re
 		}
 	}
 	return total
+}
+
+// EntryOf returns the roster entry of ws as it is now.
+func EntryOf(ws *workspacesv1alpha1.Workspace) Entry {
+	return Entry{Cluster: ws.PlacedCluster(), Requests: Requests(ws), Running: !ws.IsStopped() && !ws.IsDeleting()}
+}
+
+// Requests returns what a running ws requests: the effective requests (the spec's before the hub
+// resolved it), a request left unset defaulting to the limit as in Kubernetes.
+func Requests(ws *workspacesv1alpha1.Workspace) corev1.ResourceList {
+	var res corev1.ResourceRequirements
+	switch {
+	case ws.Status.Effective != nil:
+		res = ws.Status.Effective.Resources
+	case ws.Spec.Resources != nil:
+		res = *ws.Spec.Resources
+	}
+	out := corev1.ResourceList{}
+	for name, q := range res.Limits {
+		out[name] = q.DeepCopy()
+	}
+	for name, q := range res.Requests {
+		out[name] = q.DeepCopy()
+	}
+	return out
 }
