@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
@@ -72,6 +73,11 @@ func Resolve(ws *workspacesv1alpha1.Workspace, tmpl *workspacesv1alpha1.Workspac
 	if err = resolveProfile(spec, tmpl, profiles, eff); err != nil {
 		return nil, err
 	}
+	if spec.ClusterSelector != nil {
+		if _, selErr := metav1.LabelSelectorAsSelector(spec.ClusterSelector); selErr != nil {
+			return nil, invalid(workspacesv1alpha1.ReasonInvalidSpec, "spec.clusterSelector is invalid: %v", selErr)
+		}
+	}
 	eff.OwnershipType = firstNonEmpty(spec.OwnershipType, t.DefaultOwnershipType, workspacesv1alpha1.OwnershipTypePublic)
 	eff.AccessType = firstNonEmpty(spec.AccessType, t.DefaultAccessType, workspacesv1alpha1.AccessTypePublic)
 	if t.MaxLifetimeInMinutes != nil {
@@ -113,29 +119,36 @@ func ImageAllowed(image string, patterns []string) bool {
 	return false
 }
 
-// resolveResources takes requests and limits from the spec, each falling back to the
-// template's defaults, and checks them against the template's bounds.
+// resolveResources takes each request and limit from the spec, falling back per resource to
+// the template's defaults, and checks them against the template's bounds.
 func resolveResources(spec *workspacesv1alpha1.WorkspaceSpec, t workspacesv1alpha1.WorkspaceTemplateSpec) (corev1.ResourceRequirements, *Invalid) {
 	var out corev1.ResourceRequirements
-	reqField, limField := "spec.resources.requests", "spec.resources.limits"
-	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
-		out.Requests = spec.Resources.Requests.DeepCopy()
-	} else if t.DefaultResources != nil && len(t.DefaultResources.Requests) > 0 {
-		out.Requests, reqField = t.DefaultResources.Requests.DeepCopy(), "the template's defaultResources.requests"
+	var specRes corev1.ResourceRequirements
+	if spec.Resources != nil {
+		specRes = *spec.Resources
 	}
-	if spec.Resources != nil && len(spec.Resources.Limits) > 0 {
-		out.Limits = spec.Resources.Limits.DeepCopy()
-	} else if t.DefaultResources != nil && len(t.DefaultResources.Limits) > 0 {
-		out.Limits, limField = t.DefaultResources.Limits.DeepCopy(), "the template's defaultResources.limits"
+	var defaults corev1.ResourceRequirements
+	if t.DefaultResources != nil {
+		defaults = *t.DefaultResources
 	}
-	if spec.Resources != nil && len(spec.Resources.Claims) > 0 {
-		out.Claims = slices.Clone(spec.Resources.Claims)
+	out.Requests = overlay(defaults.Requests, specRes.Requests)
+	out.Limits = overlay(defaults.Limits, specRes.Limits)
+	if len(specRes.Claims) > 0 {
+		out.Claims = slices.Clone(specRes.Claims)
 	}
+	field := func(kind string, list corev1.ResourceList, name corev1.ResourceName) string {
+		if _, ok := list[name]; ok {
+			return "spec.resources." + kind + "." + string(name)
+		}
+		return "the template's defaultResources." + kind + "." + string(name)
+	}
+	reqField := func(name corev1.ResourceName) string { return field("requests", specRes.Requests, name) }
+	limField := func(name corev1.ResourceName) string { return field("limits", specRes.Limits, name) }
 
 	for _, name := range sortedNames(out.Requests) {
 		req := out.Requests[name]
 		if lim, ok := out.Limits[name]; ok && req.Cmp(lim) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonInvalidSpec, "%s.%s %s exceeds %s.%s %s", reqField, name, req.String(), limField, name, lim.String())
+			return out, invalid(workspacesv1alpha1.ReasonInvalidSpec, "%s %s exceeds %s %s", reqField(name), req.String(), limField(name), lim.String())
 		}
 	}
 	if t.ResourceBounds == nil {
@@ -156,20 +169,20 @@ func resolveResources(spec *workspacesv1alpha1.WorkspaceSpec, t workspacesv1alph
 		}
 		if b.Min != nil {
 			if !hasReq {
-				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s.%s is not set; the template's minimum is %s", reqField, name, b.Min.String())
+				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s is not set; the template's minimum is %s", reqField(name), b.Min.String())
 			}
 			if req.Cmp(*b.Min) < 0 {
-				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s.%s %s is below the template's minimum %s", reqField, name, req.String(), b.Min.String())
+				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s is below the template's minimum %s", reqField(name), req.String(), b.Min.String())
 			}
 		}
 		if b.Max == nil {
 			continue
 		}
 		if q, ok := out.Requests[name]; ok && q.Cmp(*b.Max) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s.%s %s exceeds the template's maximum %s", reqField, name, q.String(), b.Max.String())
+			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s exceeds the template's maximum %s", reqField(name), q.String(), b.Max.String())
 		}
 		if q, ok := out.Limits[name]; ok && q.Cmp(*b.Max) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s.%s %s exceeds the template's maximum %s", limField, name, q.String(), b.Max.String())
+			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s exceeds the template's maximum %s", limField(name), q.String(), b.Max.String())
 		}
 	}
 	return out, nil
@@ -318,6 +331,21 @@ func resolveProfile(spec *workspacesv1alpha1.WorkspaceSpec, tmpl *workspacesv1al
 	eff.PodAnnotations = cloneMap(p.Spec.PodAnnotations)
 	eff.PodLabels = cloneMap(p.Spec.PodLabels)
 	return nil
+}
+
+// overlay returns base with every entry of over replacing base's; nil when both are empty.
+func overlay(base, over corev1.ResourceList) corev1.ResourceList {
+	if len(base) == 0 && len(over) == 0 {
+		return nil
+	}
+	out := base.DeepCopy()
+	if out == nil {
+		out = corev1.ResourceList{}
+	}
+	for n, q := range over {
+		out[n] = q.DeepCopy()
+	}
+	return out
 }
 
 func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
