@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/atrium-dev/atrium/agent/access"
+	"github.com/atrium-dev/atrium/agent/activity"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// Now returns the current time, for probe scheduling. Default time.Now.
 	Now func() time.Time
+	// Activity reads the last activity of running workspaces with idle shutdown, at most once
+	// per ResyncPeriod each. Default: an activity.Reader with its default client.
+	Activity ActivityReader
 }
 
 func (o *Options) defaults() {
@@ -73,6 +77,9 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Activity == nil {
+		o.Activity = &activity.Reader{}
+	}
 }
 
 // Reconciler materializes LocalWorkspaces; see the package doc.
@@ -83,6 +90,8 @@ type Reconciler struct {
 	// so no informer is started for them.
 	reader client.Reader
 	probes *probeTracker
+	// activity books the reads of last activity.
+	activity *activityTracker
 }
 
 var _ reconcile.Reconciler = &Reconciler{}
@@ -90,7 +99,7 @@ var _ reconcile.Reconciler = &Reconciler{}
 // NewReconciler returns a Reconciler with opts, defaults filled in.
 func NewReconciler(opts Options) *Reconciler {
 	opts.defaults()
-	return &Reconciler{opts: opts, probes: newProbeTracker()}
+	return &Reconciler{opts: opts, probes: newProbeTracker(), activity: newActivityTracker()}
 }
 
 // +kubebuilder:rbac:groups=compute.atrium.dev,resources=localworkspaces,verbs=get;list;watch
@@ -109,6 +118,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.probes == nil {
 		r.opts.defaults()
 		r.probes = newProbeTracker()
+	}
+	if r.activity == nil {
+		r.activity = newActivityTracker()
 	}
 	for _, obj := range []client.Object{&computev1alpha1.LocalWorkspace{}, &appsv1.Deployment{}, &corev1.Pod{}} {
 		if _, _, err := mgr.GetScheme().ObjectKinds(obj); err != nil {
@@ -169,6 +181,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.client.Get(ctx, req.NamespacedName, lw); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.probes.forgetByName(req.NamespacedName)
+			r.activity.forgetByName(req.NamespacedName)
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
@@ -227,6 +240,7 @@ func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWor
 		}
 	}
 	updateStatus(s)
+	r.observeActivity(ctx, s)
 	errs = append(errs, r.patchStatus(ctx, s))
 	if err := errors.Join(errs...); err != nil {
 		return reconcile.Result{}, err
