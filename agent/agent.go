@@ -10,7 +10,11 @@ import (
 
 	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -131,6 +135,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err := materialize.InstallCRDs(ctx, opts.LocalConfig); err != nil {
 		return fmt.Errorf("failed to install the compute CRDs: %w", err)
 	}
+	if opts.LeaderElection {
+		if err := ensureNamespace(ctx, opts.LocalConfig, opts.LeaderElectionNamespace); err != nil {
+			return err
+		}
+	}
 
 	localMgr, err := ctrl.NewManager(opts.LocalConfig, ctrl.Options{
 		Scheme:                        scheme,
@@ -236,6 +245,22 @@ func Run(ctx context.Context, opts Options) error {
 
 	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection)
 	return localMgr.Start(ctx)
+}
+
+// ensureNamespace creates the namespace of the leader-election Lease unless it exists.
+func ensureNamespace(ctx context.Context, cfg *rest.Config, name string) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create client: %w", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); err == nil {
+		return nil
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create namespace %s for leader election: %w", name, err)
+	}
+	return nil
 }
 
 // beatState remembers the last heartbeat result for the readiness check: an agent that cannot

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,7 +67,7 @@ func registerMetrics(reader client.Reader, cluster string) {
 	for _, c := range []prometheus.Collector{statusSyncLag, heartbeats, newWorkspacesByPhase(reader, cluster)} {
 		if err := metrics.Registry.Register(c); err != nil {
 			// Registering twice (several agents in one test process) keeps the first.
-			if _, ok := err.(prometheus.AlreadyRegisteredError); !ok {
+			if !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 				panic(err)
 			}
 		}

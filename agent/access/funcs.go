@@ -384,11 +384,11 @@ func parseTemplate(o *opaque, name, text string) (*template.Template, error) {
 		if tt.Tree == nil {
 			continue
 		}
-		if err := checkStringConditions(tt.Tree.Root); err != nil {
+		if err := checkStringConditions(tt.Root); err != nil {
 			return nil, fmt.Errorf("failed to parse %s: %w", name, err)
 		}
 		var bad error
-		walkIdentifiers(tt.Tree.Root, func(id *parse.IdentifierNode) {
+		walkIdentifiers(tt.Root, func(id *parse.IdentifierNode) {
 			if _, ok := funcs[id.Ident]; !ok && !builtinsAllowed[id.Ident] && bad == nil {
 				bad = fmt.Errorf("failed to parse %s: function %q is not available in access templates", name, id.Ident)
 			}

@@ -138,6 +138,9 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 	switch {
 	case apierrors.IsNotFound(err):
 		if err := r.Local.Create(ctx, desired); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return nil // created by a reconcile our cache has not seen yet; the next one compares
+			}
 			return fmt.Errorf("failed to create local mirror: %w", err)
 		}
 		log.FromContext(ctx).Info("created local mirror", "mirror", klog.KObj(desired))

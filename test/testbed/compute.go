@@ -223,6 +223,11 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--root-ca-file="+c.pki.CACert,
 		"--use-service-account-credentials=true",
 		"--leader-elect=false",
+		// kwok heart-beats its nodes from one process; on a loaded 2-core machine a heartbeat can
+		// be late, and a node marked NotReady makes the node lifecycle controller mark its pods
+		// not Ready, which kwok never undoes. A generous grace keeps nodes Ready unless kwok is
+		// really gone.
+		"--node-monitor-grace-period=3m",
 		"--profiling=false",
 	)
 	c.scheduler = newProcess(prefix+"kube-scheduler", bins["kube-scheduler"], d, logs,

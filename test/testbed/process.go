@@ -215,7 +215,7 @@ func waitFor(ctx context.Context, what string, interval time.Duration, procs []*
 		}
 		for _, p := range procs {
 			if err := p.exitErr(); err != nil {
-				return fmt.Errorf("%s exited while waiting for %s (%v); see %s", p.name, what, err, p.logPath)
+				return fmt.Errorf("%s exited while waiting for %s; see %s: %w", p.name, what, p.logPath, err)
 			}
 		}
 		select {

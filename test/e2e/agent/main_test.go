@@ -67,9 +67,17 @@ func setup(ctx context.Context, env *testbed.Env) error {
 		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
 			return err
 		}
-		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Args: []string{
-			"--heartbeat-period=2s", "--default-access-strategy=loopback", "--labels=region=" + name, "--resync-period=5s",
-		}})
+		args := []string{"--heartbeat-period=2s", "--default-access-strategy=loopback", "--labels=region=" + name, "--resync-period=5s"}
+		if name == "east" {
+			// east runs two replicas that elect a leader.
+			args = append(args, "--leader-elect")
+			b, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Replica: "b", Args: args})
+			if err != nil {
+				return err
+			}
+			agents["east-b"] = b
+		}
+		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Args: args})
 		if err != nil {
 			return err
 		}
