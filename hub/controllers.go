@@ -4,8 +4,12 @@ import (
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
 	"github.com/atrium-dev/atrium/hub/clusterhealth"
+	"github.com/atrium-dev/atrium/hub/lifecycle"
+	"github.com/atrium-dev/atrium/hub/limits"
+	"github.com/atrium-dev/atrium/hub/owner"
 	"github.com/atrium-dev/atrium/hub/placement"
 	"github.com/atrium-dev/atrium/hub/reachability"
+	"github.com/atrium-dev/atrium/hub/sharing"
 	"github.com/atrium-dev/atrium/hub/templates"
 	"github.com/atrium-dev/atrium/hub/templateuse"
 )
@@ -36,5 +40,17 @@ var controllers = []struct {
 			Platform: d.Platform, PlatformCache: d.PlatformCache, Roster: d.Roster, Recorder: d.Recorder,
 			Grace: d.Options.HeartbeatGrace, DeletionTimeout: d.Options.DeletionTimeout, Now: d.Now,
 		}).SetupWithManager(mgr)
+	}},
+	{owner.ControllerName, func(mgr mcmanager.Manager, _ Deps) error {
+		return (&owner.Reconciler{}).SetupWithManager(mgr)
+	}},
+	{sharing.ControllerName, func(mgr mcmanager.Manager, _ Deps) error {
+		return (&sharing.Reconciler{}).SetupWithManager(mgr)
+	}},
+	{limits.ControllerName, func(mgr mcmanager.Manager, d Deps) error {
+		return (&limits.Reconciler{Now: d.Now}).SetupWithManager(mgr)
+	}},
+	{lifecycle.ControllerName, func(mgr mcmanager.Manager, d Deps) error {
+		return (&lifecycle.Reconciler{Options: lifecycle.Options{TimeUnit: d.Options.TimeUnit, Now: d.Now}}).SetupWithManager(mgr)
 	}},
 }

@@ -52,6 +52,9 @@ type Options struct {
 	LeaderElection bool
 	// LeaderElectionNamespace holds the Lease in the provider workspace. Defaults to "default".
 	LeaderElectionNamespace string
+	// TimeUnit is the length of one "minute" of idle timeouts and lifetimes. Defaults to one
+	// minute; a test and demo knob (e.g. 1s) so that policies fire in seconds.
+	TimeUnit time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" disables. Defaults to "0".
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
@@ -67,6 +70,9 @@ func (o *Options) defaults() {
 	}
 	if o.DeletionTimeout == 0 {
 		o.DeletionTimeout = 5 * time.Minute
+	}
+	if o.TimeUnit == 0 {
+		o.TimeUnit = time.Minute
 	}
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = "default"

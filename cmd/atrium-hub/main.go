@@ -60,6 +60,7 @@ identity in the atrium:hub-controllers group.`,
 	f.DurationVar(&opts.EvictionGraceOverride, "eviction-grace-override", 0, "replaces every Reschedule eviction policy's grace period (testing only; 0 uses the policy)")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active replica through a Lease in the provider workspace")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "default", "namespace of the leader-election Lease in the provider workspace")
+	f.DurationVar(&opts.TimeUnit, "time-unit", time.Minute, "length of one minute of idle timeouts and lifetimes (testing and demos only, e.g. 1s)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
 	_ = cmd.MarkFlagRequired("hub-kubeconfig")

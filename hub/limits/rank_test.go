@@ -24,7 +24,9 @@ func admittedOpt(ws *workspacesv1alpha1.Workspace) {
 	ws.SetCondition(workspacesv1alpha1.ConditionUserLimit, metav1.ConditionTrue, workspacesv1alpha1.ReasonWithinUserLimit, "")
 }
 func template(name string) wsOpt {
-	return func(ws *workspacesv1alpha1.Workspace) { ws.Spec.TemplateRef = &workspacesv1alpha1.TemplateRef{Name: name} }
+	return func(ws *workspacesv1alpha1.Workspace) {
+		ws.Spec.TemplateRef = &workspacesv1alpha1.TemplateRef{Name: name}
+	}
 }
 func ownedBy(user string) wsOpt {
 	return func(ws *workspacesv1alpha1.Workspace) {
