@@ -182,7 +182,6 @@ func Run(ctx context.Context, opts Options) error {
 		Cluster:       opts.ClusterName,
 		Local:         localMgr.GetClient(),
 		Hub:           provider,
-		Scheme:        scheme,
 		OnStatusWrite: func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 	}
 	if err := up.SetupWithManager(localMgr); err != nil {

@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -46,8 +44,6 @@ type Reconciler struct {
 	Local client.Client
 	// Hub finds the hub cluster (logical cluster) of a mirror's origin.
 	Hub multicluster.Provider
-	// Scheme encodes the apply patches.
-	Scheme *runtime.Scheme
 	// RetryInterval is how long to wait when the origin's logical cluster is not (yet) served.
 	// Defaults to 5 seconds.
 	RetryInterval time.Duration
@@ -136,34 +132,52 @@ func (r *Reconciler) removeIfGone(ctx context.Context, cl cluster.Cluster, lw *c
 	return ctrl.Result{}, nil
 }
 
-// writeStatus applies the agent-owned part of the hub status unless it already matches.
+// writeStatus writes the agent-owned part of the hub status unless it already matches.
+//
+// It is a JSON merge patch with optimistic locking, not a server-side apply: kcp's APIExport
+// virtual workspace records applies as updates, so fields the agent stops setting (the access
+// URL after a stop) would never be removed. Optimistic locking keeps concurrent writers (the
+// hub controller's conditions) from losing updates: a conflict is retried on fresh data.
 func (r *Reconciler) writeStatus(ctx context.Context, hub client.Client, lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) error {
 	desired := DesiredStatus(lw, ws)
 	if statusMatches(&ws.Status, &desired) {
 		return nil
 	}
-	// Placement belongs to the hub except its localNamespace: send only that key, never a
-	// zero-valued cluster or time that would take the hub's fields over.
-	withoutPlacement := desired
-	withoutPlacement.Placement = nil
-	status, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&withoutPlacement)
-	if err != nil {
-		return fmt.Errorf("failed to encode status: %w", err)
-	}
-	status["placement"] = map[string]any{"localNamespace": desired.Placement.LocalNamespace}
-	apply := &unstructured.Unstructured{Object: map[string]any{"status": status}}
-	apply.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
-	apply.SetKind("Workspace")
-	apply.SetNamespace(ws.Namespace)
-	apply.SetName(ws.Name)
-	if err := hub.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(r.FieldManager()), client.ForceOwnership); err != nil {
-		return fmt.Errorf("failed to apply hub status: %w", err)
+	patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	applyAgentStatus(&ws.Status, &desired)
+	if err := hub.Status().Patch(ctx, ws, patch); err != nil {
+		return fmt.Errorf("failed to patch hub status: %w", err)
 	}
 	if r.OnStatusWrite != nil {
 		r.OnStatusWrite(time.Since(lastLocalChange(lw)))
 	}
 	log.FromContext(ctx).V(1).Info("wrote hub status", "phase", desired.Phase)
 	return nil
+}
+
+// applyAgentStatus copies the agent-owned fields of desired into status, leaving the hub's
+// fields (placement but its localNamespace, validity, scheduling, effective spec, owner) alone.
+func applyAgentStatus(status, desired *workspacesv1alpha1.WorkspaceStatus) {
+	status.Phase = desired.Phase
+	status.Message = desired.Message
+	status.ObservedGeneration = desired.ObservedGeneration
+	status.DeploymentName = desired.DeploymentName
+	status.ServiceName = desired.ServiceName
+	status.AccessURL = desired.AccessURL
+	status.ApplicationBasePath = desired.ApplicationBasePath
+	status.AccessResourceSelector = desired.AccessResourceSelector
+	status.AccessResources = desired.AccessResources
+	status.LastActivity = desired.LastActivity
+	if status.Placement != nil {
+		status.Placement.LocalNamespace = desired.Placement.LocalNamespace
+	}
+	for _, t := range agentConditions {
+		if c := meta.FindStatusCondition(desired.Conditions, string(t)); c != nil {
+			meta.SetStatusCondition(&status.Conditions, *c)
+		} else {
+			meta.RemoveStatusCondition(&status.Conditions, string(t))
+		}
+	}
 }
 
 // DesiredStatus is the agent-owned part of the hub status for a mirror. Conditions keep their
