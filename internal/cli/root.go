@@ -9,6 +9,7 @@ import (
 	"github.com/atrium-dev/atrium/internal/cli/hub"
 	"github.com/atrium-dev/atrium/internal/cli/kubeconfig"
 	"github.com/atrium-dev/atrium/internal/cli/org"
+	"github.com/atrium-dev/atrium/internal/cli/ws"
 )
 
 // NewRootCommand returns the `atrium` command.
@@ -24,5 +25,6 @@ across many Kubernetes compute clusters, with kcp as the hub.`,
 	flags := &clientflags.Flags{}
 	flags.Add(root)
 	root.AddCommand(dev.NewCommand(), hub.NewCommand(flags), org.NewCommand(flags), kubeconfig.NewCommand(flags), cluster.NewCommand(flags))
+	root.AddCommand(ws.NewCommand(flags))
 	return root
 }

@@ -37,6 +37,6 @@ and only that one. The agent registers the ComputeCluster itself when it starts.
 		},
 	}
 	register.Flags().StringVar(&user, "agent-user", "", "the agent's user name at the hub")
-	cmd.AddCommand(register)
+	cmd.AddCommand(register, newListCommand(flags))
 	return cmd
 }

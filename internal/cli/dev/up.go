@@ -1,0 +1,421 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+// The embedded default of the local platform.
+const (
+	org            = "demo"
+	orgAdmin       = "alice"
+	orgMember      = "bob"
+	strategyName   = "local"
+	templateName   = "jupyter"
+	sampleName     = "hello"
+	pidFile        = "dev.pid"
+	idePortFile    = "ide.port"
+	readyTimeout   = 5 * time.Minute
+	heartbeatEvery = "5s"
+)
+
+type upOptions struct {
+	stateDir string
+	clusters int
+	shards   int
+}
+
+func newUpCommand() *cobra.Command {
+	o := &upOptions{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start the local platform in the foreground; Ctrl-C (or `atrium dev down`) stops it",
+		Long: `Start the local platform, all on loopback: a kcp hub, compute clusters (etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes), the hub controller and one
+agent per cluster; then the hub is initialized, and the organization "demo" (admin alice, member
+bob) gets a WorkspaceTemplate and a sample Workspace.
+
+State, kubeconfigs and logs live in the state dir; running it again on the same dir resumes:
+  <state-dir>/kubeconfigs/admin.kubeconfig             hub admin
+  <state-dir>/kubeconfigs/<org>-<user>.kubeconfig      tenants (demo-alice, demo-bob)
+  <state-dir>/kubeconfigs/cluster-<name>.kubeconfig    compute clusters
+  <state-dir>/logs/<component>.log                     one log per process
+When everything is up it prints one line containing "ready" and stays in the foreground.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context()) },
+	}
+	cmd.Flags().StringVar(&o.stateDir, "state-dir", ".atrium", "directory for data, kubeconfigs and logs")
+	cmd.Flags().IntVar(&o.clusters, "clusters", 2, "number of compute clusters")
+	cmd.Flags().IntVar(&o.shards, "shards", 1, "number of kcp shards (only 1 is supported so far)")
+	return cmd
+}
+
+// progress prints numbered steps with the time elapsed since start.
+type progress struct{ start time.Time }
+
+func (p *progress) step(format string, args ...any) {
+	fmt.Printf("[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (o *upOptions) run(ctx context.Context) error {
+	if o.clusters < 1 || o.clusters > 4 {
+		return fmt.Errorf("--clusters must be between 1 and 4, got %d", o.clusters)
+	}
+	if o.shards != 1 {
+		return fmt.Errorf("--shards %d: a sharded local hub is not supported yet; use --shards 1", o.shards)
+	}
+	dir, err := filepath.Abs(o.stateDir)
+	if err != nil {
+		return fmt.Errorf("failed to resolve state dir: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "kubeconfigs"), 0o755); err != nil {
+		return fmt.Errorf("failed to create %s: %w", dir, err)
+	}
+	if err := claimPIDFile(dir); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(dir, pidFile))
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &progress{start: time.Now()}
+	logs := filepath.Join(dir, "logs")
+
+	ide, err := startIDE(loopbackAddr(dir))
+	if err != nil {
+		return fmt.Errorf("failed to start the IDE stand-in: %w", err)
+	}
+	defer ide.Close()
+
+	names := make([]string, 0, o.clusters)
+	for i := range o.clusters {
+		names = append(names, fmt.Sprintf("cluster-%d", i+1))
+	}
+	p.step("starting the kcp hub and %d compute clusters (%s) in %s", o.clusters, strings.Join(names, ", "), dir)
+	env, err := testbed.StartEnv(ctx, dir, testbed.EnvOptions{
+		Hub: true, Clusters: names,
+		ClusterOptions: func(name string) testbed.ComputeClusterOptions {
+			return testbed.ComputeClusterOptions{Nodes: 2, NodeLabels: map[string]string{"topology.kubernetes.io/region": region(name)}}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("%w (logs in %s)", err, logs)
+	}
+	var stoppers []func() error
+	defer func() {
+		fmt.Println("stopping the local platform")
+		for i := len(stoppers) - 1; i >= 0; i-- {
+			_ = stoppers[i]()
+		}
+		_ = env.Stop()
+	}()
+
+	p.step("initializing the hub (root:atrium, root:orgs)")
+	if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
+		return fmt.Errorf("hub init failed: %w (see %s)", err, filepath.Join(logs, "kcp.log"))
+	}
+	p.step("creating organization %s (admin %s, member %s)", org, orgAdmin, orgMember)
+	if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, org, bootstrap.OrgOptions{Admins: []string{orgAdmin}, Members: []string{orgMember}}); err != nil && !errors.Is(err, bootstrap.ErrOrgExists) {
+		return err
+	}
+
+	for _, name := range names {
+		p.step("starting the agent of %s", name)
+		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
+			return err
+		}
+		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: env.Cluster(name), Args: []string{
+			"--heartbeat-period=" + heartbeatEvery, "--default-access-strategy=" + strategyName,
+			"--labels=region=" + region(name), "--region=" + region(name),
+		}})
+		if err != nil {
+			return fmt.Errorf("failed to start the agent of %s: %w (see %s)", name, err, filepath.Join(logs, "agent-"+name+".log"))
+		}
+		stoppers = append(stoppers, a.Stop)
+		if err := installStrategy(ctx, env.Cluster(name), ide.URL()); err != nil {
+			return err
+		}
+	}
+	p.step("starting the hub controller")
+	hc, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub})
+	if err != nil {
+		return fmt.Errorf("failed to start the hub controller: %w (see %s)", err, filepath.Join(logs, "atrium-hub.log"))
+	}
+	stoppers = append(stoppers, hc.Stop)
+
+	p.step("writing kubeconfigs")
+	kubeconfigs, err := writeKubeconfigs(env, dir, names)
+	if err != nil {
+		return err
+	}
+	p.step("creating WorkspaceTemplate %s and Workspace %s as %s", templateName, sampleName, orgAdmin)
+	if err := createSample(ctx, env); err != nil {
+		return err
+	}
+	p.step("waiting for Workspace %s to become Available", sampleName)
+	url, err := waitAvailable(ctx, env)
+	if err != nil {
+		return fmt.Errorf("%w (logs in %s)", err, logs)
+	}
+
+	fmt.Printf(`
+Atrium local platform ready in %s: workspace %s is Available at %s
+
+Try, as the tenant alice of organization demo:
+  export KUBECONFIG=%s
+  kubectl get aws                                                        # workspaces: phase, URL, cluster
+  kubectl patch aws %s --type merge -p '{"spec":{"desiredStatus":"Stopped"}}' # stop it (storage is kept)
+  kubectl apply -f - <<< '{"apiVersion":"workspaces.atrium.dev/v1alpha1","kind":"Workspace","metadata":{"name":"mine","namespace":"default"},"spec":{"templateRef":{"name":"%s"}}}'
+
+Hub admin: %s   Compute clusters: %s
+Logs: %s   Stop: Ctrl-C or atrium dev down --state-dir %s
+`, time.Since(p.start).Round(time.Second), sampleName, url, kubeconfigs[org+"-"+orgAdmin], sampleName, templateName,
+		kubeconfigs["admin"], filepath.Join(dir, "kubeconfigs", "cluster-*.kubeconfig"), logs, o.stateDir)
+	<-ctx.Done()
+	return nil
+}
+
+func region(cluster string) string {
+	n, _ := strconv.Atoi(strings.TrimPrefix(cluster, "cluster-"))
+	return []string{"local-a", "local-b", "local-c", "local-d"}[(n+3)%4]
+}
+
+// loopbackAddr returns the IDE stand-in's address, stable across resumes of a state dir so
+// the URLs already recorded in workspaces stay right.
+func loopbackAddr(dir string) string {
+	path := filepath.Join(dir, idePortFile)
+	if data, err := os.ReadFile(path); err == nil {
+		return "127.0.0.1:" + strings.TrimSpace(string(data))
+	}
+	port, err := testbed.FreePort()
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	_ = os.WriteFile(path, []byte(strconv.Itoa(port)), 0o644)
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// claimPIDFile records this process for `atrium dev down`, refusing a second `dev up` on the
+// same state dir.
+func claimPIDFile(dir string) error {
+	path := filepath.Join(dir, pidFile)
+	if pid, ok := runningPID(path); ok {
+		return fmt.Errorf("the local platform in %s is already running (pid %d); stop it with `atrium dev down --state-dir %s`", dir, pid, dir)
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644)
+}
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// installStrategy installs the local platform's access strategy, the cluster's default: an
+// Ingress per workspace, with URLs and probes answered by the IDE stand-in.
+func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string) error {
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
+			return false, nil //nolint:nilerr // the agent installs it; keep polling
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return fmt.Errorf("the agent did not install the compute CRDs on %s: %w", cluster.Name, err)
+	}
+	s := &computev1alpha1.WorkspaceAccessStrategy{}
+	if err := yaml.UnmarshalStrict([]byte(fmt.Sprintf(localStrategy, ideURL)), s); err != nil {
+		return fmt.Errorf("failed to decode the local access strategy: %w", err)
+	}
+	existing := &computev1alpha1.WorkspaceAccessStrategy{}
+	if err := c.Get(ctx, client.ObjectKey{Name: s.Name}, existing); err == nil {
+		existing.Spec = s.Spec
+		return c.Update(ctx, existing)
+	}
+	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create the local access strategy on %s: %w", cluster.Name, err)
+	}
+	return nil
+}
+
+const localStrategy = `
+apiVersion: compute.atrium.dev/v1alpha1
+kind: WorkspaceAccessStrategy
+metadata:
+  name: local
+spec:
+  displayName: Local platform (Ingress; URLs answered by a loopback IDE stand-in)
+  accessResourceTemplates:
+  - kind: Ingress
+    apiVersion: networking.k8s.io/v1
+    namePrefix: ws
+    template: |
+      apiVersion: networking.k8s.io/v1
+      kind: Ingress
+      metadata:
+        annotations:
+          atrium.dev/display-name: {{ quote .Workspace.DisplayName }}
+      spec:
+        rules:
+        - http:
+            paths:
+            - path: /w/{{ .Workspace.Namespace }}/{{ .Workspace.Name }}/
+              pathType: Prefix
+              backend:
+                service:
+                  name: {{ quote .Service.Name }}
+                  port:
+                    number: {{ .Service.Port }}
+  accessURLTemplate: "%[1]s/w/{{ .Workspace.Namespace }}/{{ .Workspace.Name }}/"
+  applicationBasePathTemplate: "/w/{{ .Workspace.Namespace }}/{{ .Workspace.Name }}/"
+  accessStartupProbe:
+    httpGet:
+      urlTemplate: "%[1]s/w/{{ .Workspace.Namespace }}/{{ .Workspace.Name }}/"
+    periodSeconds: 1
+    timeoutSeconds: 2
+    failureThreshold: 30
+`
+
+// writeKubeconfigs writes the documented kubeconfigs and returns their paths by short name.
+func writeKubeconfigs(env *testbed.Env, dir string, clusters []string) (map[string]string, error) {
+	kc := filepath.Join(dir, "kubeconfigs")
+	out := map[string]string{"admin": filepath.Join(kc, "admin.kubeconfig")}
+	data, err := os.ReadFile(env.Hub.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the hub admin kubeconfig: %w", err)
+	}
+	if err := os.WriteFile(out["admin"], data, 0o600); err != nil {
+		return nil, fmt.Errorf("failed to write %s: %w", out["admin"], err)
+	}
+	for _, user := range []string{orgAdmin, orgMember} {
+		path := filepath.Join(kc, org+"-"+user+".kubeconfig")
+		if err := env.Hub.WriteKubeconfig(path, user, bootstrap.OrgPath(org)); err != nil {
+			return nil, err
+		}
+		out[org+"-"+user] = path
+	}
+	for _, name := range clusters {
+		path := filepath.Join(kc, "cluster-"+name+".kubeconfig")
+		data, err := os.ReadFile(env.Cluster(name).Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the kubeconfig of %s: %w", name, err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, fmt.Errorf("failed to write %s: %w", path, err)
+		}
+		out["cluster-"+name] = path
+	}
+	return out, nil
+}
+
+// createSample creates the sample template and workspace as the org admin, unless they exist.
+func createSample(ctx context.Context, env *testbed.Env) error {
+	cfg, err := env.Hub.UserConfig(orgAdmin, bootstrap.OrgPath(org))
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	objs := []string{`
+apiVersion: workspaces.atrium.dev/v1alpha1
+kind: WorkspaceTemplate
+metadata:
+  name: jupyter
+spec:
+  displayName: JupyterLab
+  defaultImage: quay.io/jupyter/scipy-notebook:2025-06-01
+  allowedImages: ["quay.io/jupyter/*"]
+  defaultResources:
+    requests: {cpu: 500m, memory: 1Gi}
+  primaryStorage: {defaultSize: 5Gi, maxSize: 50Gi}
+`, `
+apiVersion: workspaces.atrium.dev/v1alpha1
+kind: Workspace
+metadata:
+  name: hello
+  namespace: default
+  annotations:
+    atrium.dev/created-by: alice
+spec:
+  displayName: Hello, Atrium
+  templateRef: {name: jupyter}
+`}
+	for _, raw := range objs {
+		var obj client.Object = &workspacesv1alpha1.WorkspaceTemplate{}
+		if strings.Contains(raw, "kind: Workspace\n") {
+			obj = &workspacesv1alpha1.Workspace{}
+		}
+		if err := yaml.UnmarshalStrict([]byte(raw), obj); err != nil {
+			return fmt.Errorf("failed to decode the sample: %w", err)
+		}
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create the sample %s: %w", obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func waitAvailable(ctx context.Context, env *testbed.Env) (string, error) {
+	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	if err != nil {
+		return "", err
+	}
+	var last *workspacesv1alpha1.Workspace
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, readyTimeout, true, func(ctx context.Context) (bool, error) {
+		ws := &workspacesv1alpha1.Workspace{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: sampleName}, ws); err != nil {
+			return false, nil //nolint:nilerr // keep polling
+		}
+		last = ws
+		return meta.IsStatusConditionTrue(ws.Status.Conditions, string(workspacesv1alpha1.ConditionAvailable)), nil
+	})
+	if err != nil {
+		msg := "no status yet"
+		if last != nil {
+			var parts []string
+			for _, c := range last.Status.Conditions {
+				parts = append(parts, fmt.Sprintf("%s=%s (%s)", c.Type, c.Status, c.Message))
+			}
+			msg = fmt.Sprintf("phase %q; %s", last.Status.Phase, strings.Join(parts, "; "))
+		}
+		return "", fmt.Errorf("workspace %s did not become Available: %s", sampleName, msg)
+	}
+	return last.Status.AccessURL, nil
+}
