@@ -29,6 +29,11 @@ var DefaultHubUsers = append([]User{
 	{Name: HubControllerUser, Groups: []string{"atrium:hub-controllers"}},
 }, agentUsers("east", "west", "north", "cluster-1", "cluster-2", "cluster-3", "cluster-4")...)
 
+// HubAdminUser is the test bed's hub administrator: a static token in kcp's admin group
+// system:kcp:admin. kcp's own kcp-admin token changes at every start, which would break the
+// kubeconfigs of a resumed platform and clients held across a hub restart.
+const HubAdminUser = "atrium-admin"
+
 // HubControllerUser is the hub controller's identity in the test bed.
 const HubControllerUser = "atrium-hub"
 
@@ -68,7 +73,8 @@ func (o *HubOptions) defaults() {
 // Hub is a running single-shard kcp.
 type Hub struct {
 	Dir string
-	// Kubeconfig is kcp's admin kubeconfig (current context: the root logical cluster).
+	// Kubeconfig is an admin kubeconfig (current context: the root logical cluster), stable
+	// across restarts.
 	Kubeconfig string
 	// Config is the admin client config for the kcp base URL (no /clusters/ path); use
 	// ClusterConfig to address a logical cluster.
@@ -100,7 +106,8 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	}, 3); err != nil {
 		return nil, err
 	}
-	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), opts.Users); err != nil {
+	users := append([]User{{Name: HubAdminUser, Groups: []string{"system:kcp:admin"}}}, opts.Users...)
+	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
 		return nil, err
 	}
 	bin, err := Binary("kcp")
@@ -141,18 +148,25 @@ func (h *Hub) Restart(ctx context.Context) error {
 	if err := h.kcp.start(); err != nil {
 		return err
 	}
-	h.Kubeconfig = filepath.Join(h.Dir, "kcp", "admin.kubeconfig")
-	// kcp writes its admin kubeconfig during start-up; wait for it before building clients.
+	// kcp writes its admin kubeconfig (with the serving CA) during start-up; take the CA from it
+	// and use the test bed's own, stable admin token.
+	kcpKubeconfig := filepath.Join(h.Dir, "kcp", "admin.kubeconfig")
 	if err := waitFor(ctx, "kcp admin kubeconfig", 200*time.Millisecond, []*process{h.kcp}, func(context.Context) (bool, error) {
-		cfg, err := clientcmd.BuildConfigFromFlags("", h.Kubeconfig)
+		cfg, err := clientcmd.BuildConfigFromFlags("", kcpKubeconfig)
 		if err != nil {
 			return false, err
 		}
-		cfg.Host = kcp.BaseHost(cfg.Host)
-		cfg.QPS, cfg.Burst = 200, 400
-		h.Config = cfg
+		token, err := h.tokens.token(HubAdminUser)
+		if err != nil {
+			return false, err
+		}
+		h.Config = restConfig(kcp.BaseHost(cfg.Host), cfg.CAData, token)
 		return true, nil
 	}); err != nil {
+		return err
+	}
+	h.Kubeconfig = filepath.Join(h.Dir, "admin.kubeconfig")
+	if err := writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root"))); err != nil {
 		return err
 	}
 	root, err := kubernetes.NewForConfig(h.ClusterConfig(logicalcluster.NewPath("root")))

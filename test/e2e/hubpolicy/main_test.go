@@ -109,7 +109,7 @@ spec:
   accessResourceTemplates:
   - kind: ConfigMap
     apiVersion: v1
-    namePrefix: access-
+    namePrefix: access
     template: |
       apiVersion: v1
       kind: ConfigMap
