@@ -3,7 +3,10 @@ package autostop
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,12 +33,22 @@ func Patch(ws *workspacesv1alpha1.Workspace) client.Patch {
 	return client.RawPatch(types.JSONPatchType, raw)
 }
 
+// ErrSpecChanged is returned by Stop when the spec changed since ws was read: decide again on
+// fresh data (the change's own event requeues the workspace).
+var ErrSpecChanged = errors.New("the workspace's spec changed since it was read")
+
 // Stop sets spec.desiredStatus of ws to Stopped; see the package documentation.
 func Stop(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace) error {
 	target := &workspacesv1alpha1.Workspace{}
 	target.Namespace, target.Name = ws.Namespace, ws.Name
-	if err := c.Patch(ctx, target, Patch(ws)); err != nil {
+	err := c.Patch(ctx, target, Patch(ws))
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsBadRequest(err), apierrors.IsInvalid(err), apierrors.IsConflict(err):
+		// A failed test operation: the generation or desiredStatus moved on.
+		return fmt.Errorf("failed to set spec.desiredStatus to Stopped (generation %d): %w: %w", ws.Generation, ErrSpecChanged, err)
+	default:
 		return fmt.Errorf("failed to set spec.desiredStatus to Stopped (generation %d): %w", ws.Generation, err)
 	}
-	return nil
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/autostop"
 	"github.com/atrium-dev/atrium/hub/statusapply"
+	"github.com/atrium-dev/atrium/hub/statusremove"
 )
 
 const (
@@ -110,6 +112,10 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 		return reconcile.Result{}, nil
 	}
 	if err := autostop.Stop(ctx, c, ws); err != nil {
+		if errors.Is(err, autostop.ErrSpecChanged) {
+			log.FromContext(ctx).V(1).Info("spec changed before the stop; deciding again", "err", err.Error())
+			return reconcile.Result{}, nil
+		}
 		return reconcile.Result{}, err
 	}
 	log.FromContext(ctx).Info("stopped workspace", "reason", verdict.Reason, "message", verdict.Message)
@@ -118,18 +124,17 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 
 // writeCondition applies cond (nil: no AutoStopped condition) unless the status already says so.
 func (r *Reconciler) writeCondition(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace, prev, cond *metav1.Condition) error {
-	status := map[string]any{}
 	switch {
 	case cond == nil && prev == nil:
 		return nil
-	case cond != nil && statusapply.ConditionsMatch(ws, *cond):
+	case cond == nil:
+		return statusremove.Condition(ctx, c, ws, workspacesv1alpha1.ConditionAutoStopped)
+	case statusapply.ConditionsMatch(ws, *cond):
 		return nil
-	case cond != nil:
-		conds, err := statusapply.Conditions(*cond)
-		if err != nil {
-			return err
-		}
-		status["conditions"] = conds
 	}
-	return statusapply.Workspace(ctx, c, ws, FieldManager, status)
+	conds, err := statusapply.Conditions(*cond)
+	if err != nil {
+		return err
+	}
+	return statusapply.Workspace(ctx, c, ws, FieldManager, map[string]any{"conditions": conds})
 }

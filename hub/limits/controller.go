@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/atrium-dev/atrium/hub/autostop"
 	"github.com/atrium-dev/atrium/hub/owner"
 	"github.com/atrium-dev/atrium/hub/statusapply"
+	"github.com/atrium-dev/atrium/hub/statusremove"
 )
 
 const (
@@ -147,6 +149,10 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 		return nil
 	}
 	if err := autostop.Stop(ctx, c, ws); err != nil {
+		if errors.Is(err, autostop.ErrSpecChanged) {
+			log.FromContext(ctx).V(1).Info("spec changed before the stop; deciding again", "err", err.Error())
+			return nil
+		}
 		return err
 	}
 	log.FromContext(ctx).Info("stopped workspace over its owner's limit", "template", template, "limit", limit, "message", d.Message)
@@ -155,10 +161,7 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 
 // clear removes the UserLimit condition when this controller wrote one.
 func (r *Reconciler) clear(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace) error {
-	if ws.GetCondition(workspacesv1alpha1.ConditionUserLimit) == nil {
-		return nil
-	}
-	return statusapply.Workspace(ctx, c, ws, FieldManager, map[string]any{})
+	return statusremove.Condition(ctx, c, ws, workspacesv1alpha1.ConditionUserLimit)
 }
 
 // limitOf reads the per-user limit of the named template; 0 means none.

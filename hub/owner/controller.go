@@ -14,6 +14,7 @@ import (
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/statusapply"
+	"github.com/atrium-dev/atrium/hub/statusremove"
 )
 
 const (
@@ -67,16 +68,19 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 	if equality.Semantic.DeepEqual(ws.Status.Owner, want) {
 		return nil
 	}
-	status := map[string]any{}
-	if want != nil {
+	if want == nil {
+		// The annotation cannot be removed, so this only repairs an owner written by mistake.
+		if err := statusremove.Field(ctx, c, ws, "owner"); err != nil {
+			return err
+		}
+	} else {
 		encoded, err := statusapply.Encode(want)
 		if err != nil {
 			return err
 		}
-		status["owner"] = encoded
-	}
-	if err := statusapply.Workspace(ctx, c, ws, FieldManager, status); err != nil {
-		return err
+		if err := statusapply.Workspace(ctx, c, ws, FieldManager, map[string]any{"owner": encoded}); err != nil {
+			return err
+		}
 	}
 	log.FromContext(ctx).Info("recorded owner", "owner", want)
 	return nil

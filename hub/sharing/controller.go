@@ -18,6 +18,7 @@ import (
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/statusapply"
+	"github.com/atrium-dev/atrium/hub/statusremove"
 )
 
 const (
@@ -84,17 +85,27 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 	if equality.Semantic.DeepEqual(ws.Status.Access, want) {
 		return nil
 	}
-	status := map[string]any{}
-	if want != nil {
-		encoded, err := statusapply.Encode(want)
-		if err != nil {
+	if want == nil {
+		if err := statusremove.Field(ctx, c, ws, "access"); err != nil {
 			return err
 		}
-		status["access"] = encoded
-	}
-	if err := statusapply.Workspace(ctx, c, ws, FieldManager, status); err != nil {
-		return err
+	} else {
+		// Both lists always, empty ones included: the write is recorded as an update, and an
+		// omitted list would keep its old entries.
+		access := map[string]any{"allowedUsers": listOf(want.AllowedUsers), "allowedGroups": listOf(want.AllowedGroups)}
+		if err := statusapply.Workspace(ctx, c, ws, FieldManager, map[string]any{"access": access}); err != nil {
+			return err
+		}
 	}
 	log.FromContext(ctx).Info("resolved access", "accessType", AccessType(ws), "access", want)
 	return nil
+}
+
+// listOf encodes a list for an apply, never as null.
+func listOf(in []string) []any {
+	out := make([]any, 0, len(in))
+	for _, s := range in {
+		out = append(out, s)
+	}
+	return out
 }
