@@ -143,10 +143,15 @@ func TestHubOutage(t *testing.T) {
 	})
 
 	// Drift during the outage is repaired from the local mirror.
-	require.NoError(t, lc.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "outage-nb"}}))
+	old := &appsv1.Deployment{}
+	require.NoError(t, lc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "outage-nb"}, old))
+	require.NoError(t, lc.Delete(ctx, old))
 	waitLocal(t, time.Minute, "Deployment recreated while the hub is down", func(ctx context.Context) (bool, error) {
-		n, err := runningPods(ctx, lc, ns, "outage-nb")
-		return n == 1, err
+		d := &appsv1.Deployment{}
+		if err := lc.Get(ctx, client.ObjectKey{Namespace: ns, Name: "outage-nb"}, d); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return d.UID != old.UID && d.Status.ReadyReplicas == 1, nil
 	})
 	// Nothing local is deleted or scaled down for silence (observe a while).
 	deadline := time.Now().Add(15 * time.Second)
