@@ -84,3 +84,6 @@ for schema in "${OUT}"/exports/resources/apiresourceschema-*.yaml; do
 		sed -i "s/^\(    schema: \)${old//./\\.}\$/\1${new}/" "${OUT}"/exports/resources/apiexport-*.yaml
 	fi
 done
+
+# API reference (docs/api-reference.md) from the Go doc comments of apis/.
+mkdir -p "${OUT}/docs" && go run ./hack/gen-api-docs -root "${REPO_ROOT}" -out "${OUT}/docs/api-reference.md"
