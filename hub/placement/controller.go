@@ -6,6 +6,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -167,22 +168,26 @@ func EvictionDue(cc *platformv1alpha1.ComputeCluster, ws *workspacesv1alpha1.Wor
 	return ws.IsStopped(), 0
 }
 
-// evict clears the placement (the placement manager's apply omits it) and says why.
+// evict clears the placement and the cluster label and says why. It patches explicitly:
+// kcp's APIExport virtual workspace records server-side applies as updates, so a field an apply
+// omits is never removed.
 func (r *Reconciler) evict(ctx context.Context, s *scope, cluster string) error {
 	now := metav1.NewTime(s.now)
 	cond := statusapply.Condition(s.ws, workspacesv1alpha1.ConditionScheduled, metav1.ConditionFalse, workspacesv1alpha1.ReasonEvicted,
 		fmt.Sprintf("moved from %s: its data stays on the lost cluster; the workspace is placed again when it is started", cluster), now)
-	conds, err := statusapply.Conditions(cond)
-	if err != nil {
-		return err
+	ws := s.ws.DeepCopy()
+	statusPatch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	ws.Status.Placement = nil
+	meta.SetStatusCondition(&ws.Status.Conditions, cond)
+	if err := s.client.Status().Patch(ctx, ws, statusPatch); err != nil {
+		return fmt.Errorf("failed to clear the placement: %w", err)
 	}
-	if err := statusapply.Workspace(ctx, s.client, s.ws, FieldManager, map[string]any{"conditions": conds}); err != nil {
-		return err
+	labelPatch := client.MergeFrom(ws.DeepCopy())
+	delete(ws.Labels, workspacesv1alpha1.LabelCluster)
+	if err := s.client.Patch(ctx, ws, labelPatch); err != nil {
+		return fmt.Errorf("failed to remove the cluster label: %w", err)
 	}
-	if err := statusapply.WorkspaceLabels(ctx, s.client, s.ws, FieldManager, nil); err != nil {
-		return err
-	}
-	r.Roster.Observe(s.req, roster.Entry{Requests: roster.Requests(s.ws)})
+	r.Roster.Observe(s.req, roster.Entry{Requests: roster.Requests(ws)})
 	log.FromContext(ctx).Info("evicted stopped workspace from lost cluster", "computeCluster", cluster)
 	return nil
 }
