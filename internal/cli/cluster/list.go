@@ -22,6 +22,7 @@ import (
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/internal/cli/clientflags"
+	"github.com/atrium-dev/atrium/internal/cli/ws"
 	"github.com/atrium-dev/atrium/internal/kcp"
 )
 
@@ -128,7 +129,7 @@ func row(c *platformv1alpha1.ComputeCluster, wide bool, now time.Time) []string 
 		c.Name, ready(c), orNone(region(c)), heartbeat(c.Status.HeartbeatTime, now),
 		fmt.Sprint(c.Status.WorkspaceCount),
 		allocation(c.Status, corev1.ResourceCPU), allocation(c.Status, corev1.ResourceMemory),
-		orNone(strings.Join(c.Status.Shards, ",")),
+		orNone(shards(c.Status.Shards)),
 	}
 	if wide {
 		strategies := strings.Join(c.Status.AccessStrategies, ",")
@@ -157,6 +158,15 @@ func region(c *platformv1alpha1.ComputeCluster) string {
 		return r
 	}
 	return c.Labels["region"]
+}
+
+// shards names each shard by its host when the agent reports virtual-workspace URLs.
+func shards(in []string) string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		out = append(out, ws.ShardName(s))
+	}
+	return strings.Join(out, ",")
 }
 
 func ready(c *platformv1alpha1.ComputeCluster) string {

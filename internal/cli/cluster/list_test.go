@@ -21,7 +21,7 @@ func healthy() *platformv1alpha1.ComputeCluster {
 		ObjectMeta: metav1.ObjectMeta{Name: "east"},
 		Spec:       platformv1alpha1.ComputeClusterSpec{Region: "eu"},
 		Status: platformv1alpha1.ComputeClusterStatus{
-			HeartbeatTime: &hb, Shards: []string{"root", "shard-2"}, WorkspaceCount: 3, AgentVersion: "v0.1.0",
+			HeartbeatTime: &hb, Shards: []string{"https://10.0.0.1:6443/services/apiexport/abc/workspaces.atrium.dev", "shard-2"}, WorkspaceCount: 3, AgentVersion: "v0.1.0",
 			Allocatable:      corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("128Gi")},
 			Allocated:        corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("750m"), corev1.ResourceMemory: resource.MustParse("1536Mi")},
 			AccessStrategies: []string{"ingress", "traefik"}, DefaultAccessStrategy: "traefik",
@@ -38,11 +38,11 @@ func TestRow(t *testing.T) {
 		want   []string
 	}{{
 		name: "healthy",
-		want: []string{"east", "True", "eu", "4s ago", "3", "750m/32", "1536Mi/128Gi", "root,shard-2"},
+		want: []string{"east", "True", "eu", "4s ago", "3", "750m/32", "1536Mi/128Gi", "10.0.0.1:6443,shard-2"},
 	}, {
 		name: "wide",
 		wide: true,
-		want: []string{"east", "True", "eu", "4s ago", "3", "750m/32", "1536Mi/128Gi", "root,shard-2", "ingress,traefik(default)", "v0.1.0", "HeartbeatCurrent"},
+		want: []string{"east", "True", "eu", "4s ago", "3", "750m/32", "1536Mi/128Gi", "10.0.0.1:6443,shard-2", "ingress,traefik(default)", "v0.1.0", "HeartbeatCurrent"},
 	}, {
 		name: "registered, never heard from, region from a label",
 		mutate: func(c *platformv1alpha1.ComputeCluster) {
@@ -59,7 +59,7 @@ func TestRow(t *testing.T) {
 			c.Status.Conditions[0].Status, c.Status.Conditions[0].Reason = "False", "HeartbeatExpired"
 			c.Status.HeartbeatTime = &metav1.Time{Time: now.Add(-10 * time.Minute)}
 		},
-		want: []string{"east", "False,SchedulingDisabled", "eu", "10m ago", "3", "0/32", "0/128Gi", "root,shard-2"},
+		want: []string{"east", "False,SchedulingDisabled", "eu", "10m ago", "3", "0/32", "0/128Gi", "10.0.0.1:6443,shard-2"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := healthy()
@@ -77,7 +77,7 @@ func TestWriteTable(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, writeTable(&out, []platformv1alpha1.ComputeCluster{*west, *healthy()}, false, now))
 	require.Equal(t, `NAME   READY   REGION   HEARTBEAT   WORKSPACES   CPU       MEMORY         SHARDS
-east   True    eu       4s ago      3            750m/32   1536Mi/128Gi   root,shard-2
-west   True    eu       4s ago      3            750m/32   1536Mi/128Gi   root,shard-2
+east   True    eu       4s ago      3            750m/32   1536Mi/128Gi   10.0.0.1:6443,shard-2
+west   True    eu       4s ago      3            750m/32   1536Mi/128Gi   10.0.0.1:6443,shard-2
 `, out.String())
 }

@@ -48,13 +48,15 @@ admits with your own user name).`,
 			ws.Namespace = ss.namespace
 			// Without a recorded owner a workspace still runs, but OwnerOnly access and per-user
 			// limits fail closed, so say so when the hub cannot tell us who we are.
-			if user, err := whoAmI(cmd.Context(), ss.config); err == nil && user != "" {
+			user, whoErr := whoAmI(cmd.Context(), ss.config)
+			if whoErr == nil && user != "" {
 				ws.Annotations = map[string]string{workspacesv1alpha1.AnnotationCreatedBy: user}
-			} else {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: could not tell who you are (%v); the workspace gets no recorded owner\n", err)
 			}
 			if err := ss.client.Create(cmd.Context(), ws); err != nil {
 				return ss.explain("create", ws.Name, err)
+			}
+			if ws.Annotations == nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the hub did not say who you are (%v); the workspace has no recorded owner\n", whoErr)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "workspace %s created in namespace %s of organization %s\n", ws.Name, ws.Namespace, ss.org)
 			return nil

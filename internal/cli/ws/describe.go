@@ -3,6 +3,7 @@ package ws
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -83,7 +84,7 @@ func placement(ws *workspacesv1alpha1.Workspace, now time.Time) string {
 	}
 	parts := []string{"cluster " + p.Cluster}
 	if p.Shard != "" {
-		parts = append(parts, "shard "+p.Shard)
+		parts = append(parts, "shard "+ShardName(p.Shard))
 	}
 	if p.LocalNamespace != "" {
 		parts = append(parts, "local namespace "+p.LocalNamespace)
@@ -140,5 +141,14 @@ func accessStrategy(ws *workspacesv1alpha1.Workspace) string {
 	if ws.Spec.AccessStrategy != nil {
 		return ws.Spec.AccessStrategy.Name
 	}
-	return ""
+	return "the compute cluster's default"
+}
+
+// ShardName shortens a shard recorded as its virtual-workspace URL to the URL's host, which
+// identifies the kcp shard; names that are no URL stay as they are.
+func ShardName(shard string) string {
+	if u, err := url.Parse(shard); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return shard
 }

@@ -71,7 +71,7 @@ Spec (requested; not resolved by the hub yet):
   Requests:                                     cpu=2
   Limits:                                       <none>
   Storage:                                      <none>
-  Access strategy:                              <none>
+  Access strategy:                              the compute cluster's default
 Conditions:
   TYPE       STATUS  REASON         AGE  MESSAGE
   Scheduled  False   NoClusterFits  60s  1 cluster: east lacks capacity (for an older spec)

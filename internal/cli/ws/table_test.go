@@ -231,3 +231,8 @@ func TestOrgName(t *testing.T) {
 		require.Equal(t, want, orgName(host), host)
 	}
 }
+
+func TestShardName(t *testing.T) {
+	require.Equal(t, "10.0.0.1:6443", ShardName("https://10.0.0.1:6443/services/apiexport/abc/workspaces.atrium.dev"))
+	require.Equal(t, "root", ShardName("root"))
+}

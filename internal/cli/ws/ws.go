@@ -128,7 +128,11 @@ func (ss *session) explain(verb, name string, err error) error {
 	case apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("workspace %q already exists %s", name, where)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("forbidden: you may not %s workspaces %s; ask an admin of the organization for access (%s)", verb, where, statusMessage(err))
+		msg := fmt.Sprintf("forbidden: you may not %s workspaces %s; ask an admin of the organization for access", verb, where)
+		if detail := statusMessage(err); !strings.Contains(detail, "unknown") {
+			msg += " (" + detail + ")"
+		}
+		return errors.New(msg)
 	case apierrors.IsInvalid(err):
 		return fmt.Errorf("the hub rejected workspace %q: %s", name, statusMessage(err))
 	}
@@ -137,7 +141,8 @@ func (ss *session) explain(verb, name string, err error) error {
 
 func statusMessage(err error) string {
 	var status apierrors.APIStatus
-	if errors.As(err, &status) && status.Status().Message != "" {
+	// kcp answers "unknown" when it denies access to a whole logical cluster.
+	if errors.As(err, &status) && status.Status().Message != "" && status.Status().Message != "unknown" {
 		return strings.TrimSpace(status.Status().Message)
 	}
 	return err.Error()

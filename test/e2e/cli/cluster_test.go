@@ -26,7 +26,7 @@ func TestClusterList(t *testing.T) {
 	require.NoError(t, err, "east never listed Ready: %s %v", r.stdout, r.err)
 	require.Regexp(t, `^NAME\s+READY\s+REGION\s+HEARTBEAT\s+WORKSPACES\s+CPU\s+MEMORY\s+SHARDS\n`, r.stdout)
 	// Two kwok nodes of 16 cpu and 64Gi each.
-	require.Regexp(t, `(?m)^east\s+True\s+eu-east\s+\d+s ago\s+\d+\s+\S+/32\s+\S+/128Gi\s+root$`, r.stdout)
+	require.Regexp(t, `(?m)^east\s+True\s+eu-east\s+\d+s ago\s+\d+\s+\S+/32\s+\S+/128Gi\s+127\.0\.0\.1:\d+$`, r.stdout)
 
 	r = ok(t, "--kubeconfig", admin, "cluster", "list", "-o", "wide")
 	require.Regexp(t, `(?m)^east\s.*\sloopback\(default\)\s+\S+\s+HeartbeatCurrent`, r.stdout)

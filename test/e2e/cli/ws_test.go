@@ -56,7 +56,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 		{"Organization:", "acme"}, {"Display name:", "Alice's notebook"}, {"Owner:", "alice"},
 		{"Phase:", "Running"}, {"URL:", url}, {"Placement:", "cluster east", "local namespace atrium-"},
 		{"Image:", image}, {"Requests:", "cpu=100m", "memory=128Mi"}, {"Storage:", "1Gi"},
-		{"Access strategy:", "loopback"}, {"Valid", "True", "Resolved"}, {"Scheduled", "True", "Placed"},
+		{"Access strategy:", "the compute cluster's default"}, {"Valid", "True", "Resolved"}, {"Scheduled", "True", "Placed"},
 		{"Available", "True", "PodsReady"},
 	} {
 		require.NotEmpty(t, line(r.stdout, want...), "ws get shows %q", want)
