@@ -89,3 +89,25 @@ clean: ## Remove built binaries (bin/) and the local platform state (.atrium/).
 .PHONY: help
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---- charts and images ----
+IMAGE_REGISTRY ?= ghcr.io/atrium-dev
+IMAGE_TAG      ?= dev
+DOCKER         ?= docker
+IMAGES         := atrium-agent atrium-hub atrium
+
+.PHONY: chart-crds
+chart-crds: ## Copy the compute CRDs and example access strategies into the atrium-agent chart.
+	cp exports/crds/compute.atrium.dev_*.yaml deploy/charts/atrium-agent/crds/
+	cp deploy/strategies/*.yaml deploy/charts/atrium-agent/files/strategies/
+
+.PHONY: helm-lint
+helm-lint: ## Lint and render the Helm charts with several values sets (Helm library, no helm binary needed).
+	$(GO) test -count=1 ./deploy/charts/
+
+.PHONY: docker-build
+docker-build: ## Build the images atrium-agent, atrium-hub and atrium (needs a container engine; IMAGE_REGISTRY, IMAGE_TAG).
+	@for img in $(IMAGES); do \
+	  echo ">> building $(IMAGE_REGISTRY)/$$img:$(IMAGE_TAG)"; \
+	  $(DOCKER) build -f build/Dockerfile.$$img --build-arg VERSION=$(IMAGE_TAG) -t $(IMAGE_REGISTRY)/$$img:$(IMAGE_TAG) . ; \
+	done

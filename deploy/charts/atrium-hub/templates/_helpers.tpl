@@ -49,6 +49,3 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- fail "set hubKubeconfig.existingSecret (a Secret with the hub kubeconfig) or hubKubeconfig.kubeconfig" }}
 {{- end }}
 {{- end }}
-
-{{- $name }}
-{{- end }}

@@ -1,0 +1,333 @@
+package charts
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+const hubKubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n"
+
+// agentValueSets are the values sets every agent test renders: the ways the chart is meant to
+// be installed.
+var agentValueSets = map[string]map[string]any{
+	"existing secret": {"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}},
+	"inline kubeconfig, per shard, examples, monitor": {
+		"clusterName": "west", "endpointSlice": "workspaces.atrium.dev-shard-1", "region": "eu",
+		"labels": map[string]any{"gpu": "a100", "zone": "b"}, "defaultAccessStrategy": "traefik",
+		"hubKubeconfig":    map[string]any{"kubeconfig": hubKubeconfig},
+		"accessStrategies": map[string]any{"examples": true, "host": "ide.example.org"},
+		"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
+		"args":             []any{"--resync-period=30s"},
+	},
+	"single replica": {
+		"clusterName": "solo", "replicaCount": 1, "leaderElection": map[string]any{"enabled": false},
+		"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "metrics": map[string]any{"service": map[string]any{"enabled": false}},
+	},
+}
+
+var hubValueSets = map[string]map[string]any{
+	"existing secret": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}},
+	"inline kubeconfig, monitor": {
+		"hubKubeconfig": map[string]any{"kubeconfig": hubKubeconfig}, "heartbeatGrace": "1m", "endpointSlice": "shard-1",
+		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+	},
+}
+
+// TestChartCRDsAreTheExports keeps one source of truth: the agent chart's crds/ are copies of
+// the generated compute CRDs in exports/crds (`make chart-crds` copies them).
+func TestChartCRDsAreTheExports(t *testing.T) {
+	exported, _ := filepath.Glob(filepath.Join("..", "..", "exports", "crds", "compute.atrium.dev_*.yaml"))
+	inChart, _ := filepath.Glob(filepath.Join(Dir(Agent), "crds", "*.yaml"))
+	if len(exported) == 0 {
+		t.Fatal("no compute CRDs in exports/crds")
+	}
+	sameFiles(t, exported, inChart, "run `make chart-crds`")
+}
+
+// TestChartStrategiesAreTheExamples keeps the example access strategies identical to
+// deploy/strategies.
+func TestChartStrategiesAreTheExamples(t *testing.T) {
+	examples, _ := filepath.Glob(filepath.Join("..", "strategies", "*.yaml"))
+	inChart, _ := filepath.Glob(filepath.Join(Dir(Agent), "files", "strategies", "*.yaml"))
+	sameFiles(t, examples, inChart, "run `make chart-crds`")
+}
+
+func sameFiles(t *testing.T, want, got []string, fix string) {
+	t.Helper()
+	base := func(paths []string) []string {
+		var out []string
+		for _, p := range paths {
+			out = append(out, filepath.Base(p))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if !slices.Equal(base(want), base(got)) {
+		t.Fatalf("files differ: want %v, have %v: %s", base(want), base(got), fix)
+	}
+	for i := range want {
+		w, _ := os.ReadFile(want[i])
+		g, _ := os.ReadFile(got[i])
+		if !bytes.Equal(w, g) {
+			t.Errorf("%s differs from %s: %s", got[i], want[i], fix)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	for chart, sets := range map[string]map[string]map[string]any{Agent: agentValueSets, Hub: hubValueSets} {
+		for name, values := range sets {
+			t.Run(chart+"/"+name, func(t *testing.T) {
+				if problems := Lint(chart, values); len(problems) > 0 {
+					t.Errorf("helm lint:\n%s", strings.Join(problems, "\n"))
+				}
+			})
+		}
+	}
+}
+
+func TestAgentRender(t *testing.T) {
+	for name, values := range agentValueSets {
+		t.Run(name, func(t *testing.T) {
+			r, err := Render(Agent, "agent", "atrium-system", values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.CRDs) != 2 {
+				t.Errorf("got %d CRDs, want the 2 compute CRDs", len(r.CRDs))
+			}
+			dep := r.Find("Deployment", "agent-atrium-agent")
+			if dep == nil {
+				t.Fatal("no Deployment agent-atrium-agent")
+			}
+			checkHardened(t, dep)
+			args := containerArgs(t, dep)
+			want := []string{"--cluster-name=" + values["clusterName"].(string), "--hub-kubeconfig=/etc/atrium/hub/kubeconfig",
+				"--health-probe-bind-address=:8081", "--metrics-bind-address=:8080"}
+			if values["leaderElection"] == nil {
+				want = append(want, "--leader-elect", "--leader-election-namespace=atrium-system")
+			}
+			for _, a := range want {
+				if !slices.Contains(args, a) {
+					t.Errorf("args %v lack %s", args, a)
+				}
+			}
+			if values["region"] != nil {
+				for _, a := range []string{"--labels=gpu=a100,zone=b", "--region=eu", "--endpoint-slice=workspaces.atrium.dev-shard-1",
+					"--default-access-strategy=traefik", "--resync-period=30s"} {
+					if !slices.Contains(args, a) {
+						t.Errorf("args %v lack %s", args, a)
+					}
+				}
+				if r.Find("Secret", "agent-atrium-agent-hub-kubeconfig") == nil {
+					t.Error("an inline kubeconfig must create a Secret")
+				}
+				if len(r.Kinds("ServiceMonitor")) != 1 {
+					t.Error("no ServiceMonitor")
+				}
+				strategies := r.Kinds("WorkspaceAccessStrategy")
+				if len(strategies) != 2 {
+					t.Fatalf("got %d example strategies, want 2", len(strategies))
+				}
+				url, _, _ := unstructured.NestedString(strategies[0].Object, "spec", "accessURLTemplate")
+				if !strings.HasPrefix(url, "https://ide.example.org/") || !strings.Contains(url, "{{ .Workspace.") {
+					t.Errorf("example strategy URL %q: want the host replaced and the agent's template kept", url)
+				}
+			} else {
+				for _, kind := range []string{"Secret", "ServiceMonitor", "WorkspaceAccessStrategy"} {
+					if len(r.Kinds(kind)) != 0 {
+						t.Errorf("unexpected %s", kind)
+					}
+				}
+			}
+			if values["leaderElection"] != nil && len(r.Kinds("Role")) != 0 {
+				t.Error("no Role without leader election")
+			}
+		})
+	}
+}
+
+func TestAgentRBACRules(t *testing.T) {
+	r, err := Render(Agent, "agent", "atrium-system", agentValueSets["existing secret"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := r.Kinds("ClusterRole")
+	if len(roles) != 1 || roles[0].GetName() != "atrium-agent:atrium-system:agent-atrium-agent" {
+		t.Fatalf("want one ClusterRole named after namespace and release, got %v", names(roles))
+	}
+	rules, _, _ := unstructured.NestedSlice(roles[0].Object, "rules")
+	for _, rule := range rules {
+		m := rule.(map[string]any)
+		resources, _, _ := unstructured.NestedStringSlice(m, "resources")
+		verbs, _, _ := unstructured.NestedStringSlice(m, "verbs")
+		for _, res := range resources {
+			if res == "*" || res == "secrets" || res == "configmaps" {
+				t.Errorf("the agent must not be granted %s", res)
+			}
+			if res == "customresourcedefinitions" {
+				if rn, _, _ := unstructured.NestedStringSlice(m, "resourceNames"); len(rn) != 2 {
+					t.Errorf("CRD rights must be limited to the compute CRDs, got %v", rn)
+				}
+			}
+			if res == "namespaces" && slices.Contains(verbs, "delete") {
+				t.Error("the agent never deletes namespaces")
+			}
+		}
+		if slices.Contains(verbs, "*") {
+			t.Errorf("wildcard verbs in %v", m)
+		}
+	}
+}
+
+func TestHubRender(t *testing.T) {
+	for name, values := range hubValueSets {
+		t.Run(name, func(t *testing.T) {
+			r, err := Render(Hub, "hub", "atrium-system", values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dep := r.Find("Deployment", "hub-atrium-hub")
+			if dep == nil {
+				t.Fatal("no Deployment hub-atrium-hub")
+			}
+			checkHardened(t, dep)
+			if mount, _, _ := unstructured.NestedBool(dep.Object, "spec", "template", "spec", "automountServiceAccountToken"); mount {
+				t.Error("the hub controller needs no token of the cluster it runs on")
+			}
+			args := containerArgs(t, dep)
+			for _, a := range []string{"--hub-kubeconfig=/etc/atrium/hub/kubeconfig", "--leader-elect", "--leader-election-namespace=default"} {
+				if !slices.Contains(args, a) {
+					t.Errorf("args %v lack %s", args, a)
+				}
+			}
+			for _, kind := range []string{"ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"} {
+				if len(r.Kinds(kind)) != 0 {
+					t.Errorf("the hub chart needs no %s on its cluster", kind)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderRefusesBadValues: every mistake gets a message that says what to set.
+func TestRenderRefusesBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		chart  string
+		values map[string]any
+		want   string
+	}{
+		{Agent, map[string]any{"hubKubeconfig": map[string]any{"existingSecret": "hub"}}, "clusterName is required"},
+		{Agent, map[string]any{"clusterName": "East_1", "hubKubeconfig": map[string]any{"existingSecret": "hub"}}, "must be a DNS label"},
+		{Agent, map[string]any{"clusterName": "east"}, "set hubKubeconfig.existingSecret"},
+		{Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}, "leaderElection": map[string]any{"enabled": false}}, "needs leaderElection.enabled"},
+		{Hub, map[string]any{}, "set hubKubeconfig.existingSecret"},
+	} {
+		_, err := Render(tc.chart, "x", "atrium-system", tc.values)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s with %v: got %v, want an error containing %q", tc.chart, tc.values, err, tc.want)
+		}
+	}
+}
+
+// TestValuesDocumented: every value of values.yaml has a row in the chart's README.
+func TestValuesDocumented(t *testing.T) {
+	for _, chart := range []string{Agent, Hub} {
+		raw, err := os.ReadFile(filepath.Join(Dir(chart), "values.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme, err := os.ReadFile(filepath.Join(Dir(chart), "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var values map[string]any
+		if err := yaml.Unmarshal(raw, &values); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range leafKeys("", values) {
+			if !strings.Contains(string(readme), "| `"+key+"` |") {
+				t.Errorf("%s/README.md has no row for `%s`", chart, key)
+			}
+		}
+	}
+}
+
+// leafKeys lists dotted value paths, stopping at values meant to be replaced whole (probes,
+// resources, security contexts: maps whose keys are Kubernetes fields).
+func leafKeys(prefix string, m map[string]any) []string {
+	var out []string
+	for k, v := range m {
+		path := k
+		if prefix != "" {
+			path = prefix + "." + k
+		}
+		sub, ok := v.(map[string]any)
+		if !ok || len(sub) == 0 || wholeValues[path] {
+			out = append(out, path)
+			continue
+		}
+		out = append(out, leafKeys(path, sub)...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var wholeValues = map[string]bool{
+	"livenessProbe": true, "readinessProbe": true, "resources": true, "podSecurityContext": true, "securityContext": true,
+}
+
+func checkHardened(t *testing.T, dep *unstructured.Unstructured) {
+	t.Helper()
+	pod, _, _ := unstructured.NestedMap(dep.Object, "spec", "template", "spec")
+	if v, _, _ := unstructured.NestedBool(pod, "securityContext", "runAsNonRoot"); !v {
+		t.Error("pods must run as non-root")
+	}
+	if v, _, _ := unstructured.NestedString(pod, "securityContext", "seccompProfile", "type"); v != "RuntimeDefault" {
+		t.Errorf("seccomp profile %q, want RuntimeDefault", v)
+	}
+	containers, _, _ := unstructured.NestedSlice(pod, "containers")
+	for _, c := range containers {
+		sc, _, _ := unstructured.NestedMap(c.(map[string]any), "securityContext")
+		if v, _, _ := unstructured.NestedBool(sc, "readOnlyRootFilesystem"); !v {
+			t.Error("the root file system must be read-only")
+		}
+		if v, found, _ := unstructured.NestedBool(sc, "allowPrivilegeEscalation"); !found || v {
+			t.Error("privilege escalation must be off")
+		}
+		if drop, _, _ := unstructured.NestedStringSlice(sc, "capabilities", "drop"); !slices.Equal(drop, []string{"ALL"}) {
+			t.Errorf("capabilities dropped %v, want ALL", drop)
+		}
+		for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+			if path, _, _ := unstructured.NestedString(c.(map[string]any), probe, "httpGet", "path"); path == "" {
+				t.Errorf("no %s", probe)
+			}
+		}
+	}
+}
+
+func containerArgs(t *testing.T, dep *unstructured.Unstructured) []string {
+	t.Helper()
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	if len(containers) != 1 {
+		t.Fatalf("want one container, got %d", len(containers))
+	}
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
+}
+
+func names(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.GetName())
+	}
+	return out
+}

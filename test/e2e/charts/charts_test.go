@@ -1,0 +1,492 @@
+package charts
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/agent"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/deploy/charts"
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+const (
+	namespace = "atrium-system"
+	release   = "agent"
+	// deployment and serviceAccount are the agent chart's names for release "agent".
+	deployment     = "agent-atrium-agent"
+	serviceAccount = "agent-atrium-agent"
+	fieldManager   = "atrium-chart-test"
+)
+
+// localClient is an admin client of the compute cluster.
+func localClient(t *testing.T) client.Client {
+	t.Helper()
+	scheme, err := agent.NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(env.Cluster(clusterName).Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ensureNamespace(t *testing.T, ctx context.Context, c client.Client, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("failed to create namespace %s: %v", name, err)
+	}
+}
+
+// apply server-side applies obj with strict field validation; dryRun asks the API server to
+// validate and admit it without persisting it.
+func apply(ctx context.Context, c client.Client, obj *unstructured.Unstructured, dryRun bool) error {
+	obj = obj.DeepCopy()
+	opts := []client.PatchOption{client.FieldOwner(fieldManager), client.ForceOwnership, client.FieldValidation("Strict")}
+	if dryRun {
+		opts = append(opts, client.DryRunAll)
+	}
+	return c.Patch(ctx, obj, client.Apply, opts...)
+}
+
+// installCRDs applies a chart's crds/ for real (Helm does so before the templates) and waits
+// until they are served.
+func installCRDs(t *testing.T, ctx context.Context, c client.Client, r *charts.Rendered) {
+	t.Helper()
+	for _, crd := range r.CRDs {
+		if err := apply(ctx, c, crd, false); err != nil {
+			t.Fatalf("failed to apply CRD %s: %v", crd.GetName(), err)
+		}
+	}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := c.List(ctx, &computev1alpha1.WorkspaceAccessStrategyList{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("compute CRDs not served: %v", err)
+	}
+}
+
+// TestServerSideDryRun sends every object both charts render, for several values sets, to the
+// compute cluster's kube-apiserver as a strict server-side dry-run: the strongest schema check
+// there is (OpenAPI, unknown fields, defaulting, validation, admission), without downloading
+// schemas. ServiceMonitors are skipped: the Prometheus Operator's CRD is not installed here.
+func TestServerSideDryRun(t *testing.T) {
+	ctx := context.Background()
+	c := localClient(t)
+	kubeconfig := "apiVersion: v1\nkind: Config\nclusters: []\n"
+	sets := []struct {
+		chart  string
+		values map[string]any
+	}{
+		{charts.Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}}},
+		{charts.Agent, map[string]any{
+			"clusterName": "west", "endpointSlice": "shard-1", "region": "eu", "labels": map[string]any{"gpu": "a100"},
+			"defaultAccessStrategy": "traefik", "hubKubeconfig": map[string]any{"kubeconfig": kubeconfig},
+			"accessStrategies": map[string]any{"examples": true},
+			"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"nodeSelector":     map[string]any{"kubernetes.io/os": "linux"},
+			"tolerations":      []any{map[string]any{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}},
+		}},
+		{charts.Agent, map[string]any{"clusterName": "solo", "replicaCount": 1, "leaderElection": map[string]any{"enabled": false},
+			"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "rbac": map[string]any{"create": false},
+			"serviceAccount": map[string]any{"create": false, "name": "default"}}},
+		{charts.Hub, map[string]any{"hubKubeconfig": map[string]any{"existingSecret": "hub"}}},
+		{charts.Hub, map[string]any{"hubKubeconfig": map[string]any{"kubeconfig": kubeconfig}, "replicaCount": 1,
+			"leaderElection": map[string]any{"enabled": false}, "metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}},
+	}
+	ns := "atrium-dryrun"
+	ensureNamespace(t, ctx, c, ns)
+	checked := 0
+	for i, set := range sets {
+		r, err := charts.Render(set.chart, fmt.Sprintf("dry%d", i), ns, set.values)
+		if err != nil {
+			t.Fatalf("%s %v: %v", set.chart, set.values, err)
+		}
+		if set.chart == charts.Agent {
+			installCRDs(t, ctx, c, r) // the example strategies are instances of them
+		}
+		for _, obj := range r.Objects {
+			if obj.GetKind() == "ServiceMonitor" {
+				continue
+			}
+			if err := apply(ctx, c, obj, true); err != nil {
+				t.Errorf("%s set %d: %s %s rejected by the API server: %v", set.chart, i, obj.GetKind(), obj.GetName(), err)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d rendered objects passed a strict server-side dry-run", checked)
+}
+
+var (
+	installOnce sync.Once
+	installed   *charts.Rendered
+	installErr  error
+)
+
+// installAgent installs the agent chart (release "agent" in atrium-system) once, with the hub
+// kubeconfig of the test bed's agent identity inline, as an operator would.
+func installAgent(t *testing.T) *charts.Rendered {
+	t.Helper()
+	installOnce.Do(func() {
+		ctx := context.Background()
+		c := localClient(t)
+		hubKubeconfig := filepath.Join(t.TempDir(), "hub.kubeconfig")
+		if installErr = env.Hub.WriteKubeconfig(hubKubeconfig, testbed.AgentUser(clusterName), logicalcluster.NewPath("root:atrium")); installErr != nil {
+			return
+		}
+		raw, err := os.ReadFile(hubKubeconfig)
+		if err != nil {
+			installErr = err
+			return
+		}
+		installed, installErr = charts.Render(charts.Agent, release, namespace, map[string]any{
+			"clusterName": clusterName, "region": "north", "labels": map[string]any{"tier": "test"},
+			"heartbeatPeriod": "2s",
+			"hubKubeconfig": map[string]any{"kubeconfig": string(raw)},
+		})
+		if installErr != nil {
+			return
+		}
+		ensureNamespace(t, ctx, c, namespace)
+		installCRDs(t, ctx, c, installed)
+		for _, obj := range installed.Objects {
+			if err := apply(ctx, c, obj, false); err != nil {
+				installErr = fmt.Errorf("failed to apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
+				return
+			}
+		}
+	})
+	if installErr != nil {
+		t.Fatalf("failed to install the agent chart: %v", installErr)
+	}
+	return installed
+}
+
+// TestAgentChartRollsOut installs the agent chart and waits until its Deployment is rolled out
+// on kwok nodes. kwok runs no containers: this shows the objects are admitted, scheduled and
+// their pods go Running and Ready, not that the image works.
+func TestAgentChartRollsOut(t *testing.T) {
+	installAgent(t)
+	ctx := context.Background()
+	c := localClient(t)
+	var dep appsv1.Deployment
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: deployment}, &dep); err != nil {
+			return false, nil //nolint:nilerr // keep polling
+		}
+		return dep.Status.ObservedGeneration == dep.Generation && dep.Status.UpdatedReplicas == 2 && dep.Status.AvailableReplicas == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("Deployment %s did not roll out: %v (status %+v)", deployment, err, dep.Status)
+	}
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, client.InNamespace(namespace), client.MatchingLabels{"app.kubernetes.io/instance": release}); err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodRunning {
+			t.Errorf("pod %s is %s", p.Name, p.Status.Phase)
+		}
+		nodes[p.Spec.NodeName] = true
+	}
+	if len(pods.Items) != 2 || len(nodes) != 2 {
+		t.Errorf("want 2 Running pods on 2 nodes (anti-affinity), got %d pods on %v", len(pods.Items), nodes)
+	}
+}
+
+// TestAgentRBAC asks the API server, as the chart's ServiceAccount, about every right the agent
+// uses and some it must not have.
+func TestAgentRBAC(t *testing.T) {
+	installAgent(t)
+	ctx := context.Background()
+	cfg := rest.CopyConfig(env.Cluster(clusterName).Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: fmt.Sprintf("system:serviceaccount:%s:%s", namespace, serviceAccount)}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type check struct {
+		group, resource, sub, verb, ns, name string
+	}
+	allowed := []check{
+		{"compute.atrium.dev", "localworkspaces", "", "create", "atrium-abc", ""},
+		{"compute.atrium.dev", "localworkspaces", "", "delete", "atrium-abc", "x"},
+		{"compute.atrium.dev", "localworkspaces", "", "watch", "", ""},
+		{"compute.atrium.dev", "localworkspaces", "status", "patch", "atrium-abc", "x"},
+		{"compute.atrium.dev", "localworkspaces", "finalizers", "update", "atrium-abc", "x"},
+		{"compute.atrium.dev", "workspaceaccessstrategies", "", "list", "", ""},
+		{"apps", "deployments", "", "patch", "atrium-abc", "x"},
+		{"apps", "deployments", "", "delete", "atrium-abc", "x"},
+		{"", "services", "", "create", "atrium-abc", ""},
+		{"", "persistentvolumeclaims", "", "patch", "atrium-abc", "x"},
+		{"", "pods", "", "list", "", ""},
+		{"", "namespaces", "", "create", "", ""},
+		{"", "namespaces", "", "watch", "", ""},
+		{"", "nodes", "", "list", "", ""},
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", "patch", "", "localworkspaces.compute.atrium.dev"},
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", "get", "", "workspaceaccessstrategies.compute.atrium.dev"},
+		{"coordination.k8s.io", "leases", "", "update", namespace, "atrium-agent-" + clusterName},
+		{"", "events", "", "create", namespace, ""},
+		{"networking.k8s.io", "ingresses", "", "create", "atrium-abc", ""},
+		{"traefik.io", "ingressroutes", "", "delete", "atrium-abc", "x"},
+		{"traefik.io", "middlewares", "", "patch", "atrium-abc", "x"},
+	}
+	forbidden := []check{
+		{"", "secrets", "", "get", namespace, "x"},
+		{"", "secrets", "", "list", "", ""},
+		{"", "configmaps", "", "get", "atrium-abc", "x"},
+		{"", "namespaces", "", "delete", "", "atrium-abc"},
+		{"", "nodes", "", "patch", "", "x"},
+		{"", "pods", "", "delete", "atrium-abc", "x"},
+		{"", "pods", "exec", "create", "atrium-abc", "x"},
+		{"compute.atrium.dev", "workspaceaccessstrategies", "", "update", "", "x"},
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", "patch", "", "ingresses.example.com"},
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", "create", "", ""},
+		{"apiextensions.k8s.io", "customresourcedefinitions", "", "delete", "", "localworkspaces.compute.atrium.dev"},
+		{"coordination.k8s.io", "leases", "", "update", "kube-system", "x"},
+		{"rbac.authorization.k8s.io", "clusterrolebindings", "", "create", "", ""},
+		{"", "serviceaccounts", "", "create", "atrium-abc", "x"},
+	}
+	ask := func(c check) bool {
+		t.Helper()
+		review, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Group: c.group, Resource: c.resource, Subresource: c.sub, Verb: c.verb, Namespace: c.ns, Name: c.name,
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("failed to review %+v: %v", c, err)
+		}
+		return review.Status.Allowed
+	}
+	for _, c := range allowed {
+		if !ask(c) {
+			t.Errorf("the agent needs %s %s/%s %s (ns %q, name %q), the chart does not grant it", c.verb, c.group, c.resource, c.sub, c.ns, c.name)
+		}
+	}
+	for _, c := range forbidden {
+		if ask(c) {
+			t.Errorf("the agent must not %s %s/%s %s (ns %q, name %q)", c.verb, c.group, c.resource, c.sub, c.ns, c.name)
+		}
+	}
+	// And for real: reading a Secret is forbidden.
+	if _, err := cs.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("listing Secrets as the agent: got %v, want Forbidden", err)
+	}
+}
+
+// TestAgentRunsWithChartIdentity runs the atrium-agent binary with the rendered Deployment's
+// arguments, the hub kubeconfig from the rendered Secret, and a token of the chart's
+// ServiceAccount (what the pod would mount), then checks that it registers and heart-beats its
+// ComputeCluster and materializes a workspace: the chart's RBAC is enough in practice.
+func TestAgentRunsWithChartIdentity(t *testing.T) {
+	r := installAgent(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cluster := env.Cluster(clusterName)
+
+	// The hub kubeconfig exactly as the chart stores it.
+	secret := r.Find("Secret", deployment+"-hub-kubeconfig")
+	if secret == nil {
+		t.Fatal("the chart rendered no hub kubeconfig Secret")
+	}
+	data, _, _ := unstructured.NestedString(secret.Object, "data", "kubeconfig")
+	hubKubeconfig, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubPath := filepath.Join(dir, "hub.kubeconfig")
+	if err := os.WriteFile(hubPath, hubKubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The ServiceAccount's token, as the kubelet would project it.
+	cs, err := kubernetes.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("failed to request a token for the chart's ServiceAccount: %v", err)
+	}
+	localPath := filepath.Join(dir, "local.kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cluster.Config.Host, CertificateAuthorityData: cluster.Config.CAData}
+	kc.AuthInfos["agent"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "agent"}
+	kc.CurrentContext = "local"
+	if err := clientcmd.WriteToFile(*kc, localPath); err != nil {
+		t.Fatal(err)
+	}
+
+	// The Deployment's arguments, with file paths and ports of this machine.
+	ports := make([]int, 2)
+	for i := range ports {
+		if ports[i], err = testbed.FreePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var args []string
+	for _, a := range deploymentArgs(t, r) {
+		switch {
+		case strings.HasPrefix(a, "--hub-kubeconfig="):
+			a = "--hub-kubeconfig=" + hubPath
+		case strings.HasPrefix(a, "--health-probe-bind-address="):
+			a = fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[0])
+		case strings.HasPrefix(a, "--metrics-bind-address="):
+			a = fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", ports[1])
+		}
+		args = append(args, a)
+	}
+	args = append(args, "--kubeconfig="+localPath)
+	bin, err := testbed.Binary("atrium-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(cluster.LogDir(), "agent-chart.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("atrium-agent %s (pid %d, log %s)", strings.Join(args, " "), cmd.Process.Pid, logPath)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = logFile.Close()
+	})
+
+	// Ready: it is the leader and its heartbeats reach the hub.
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[0])
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		resp, err := http.Get(readyz)
+		if err != nil {
+			return false, nil //nolint:nilerr // not listening yet
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("the agent never became ready: %v (log %s)", err, logPath)
+	}
+	hub, err := client.New(env.Hub.ClusterConfig(logicalcluster.NewPath("root:atrium")), client.Options{Scheme: localClient(t).Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &platformv1alpha1.ComputeCluster{}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := hub.Get(ctx, client.ObjectKey{Name: clusterName}, cc); err != nil {
+			return false, nil //nolint:nilerr // not registered yet
+		}
+		return cc.Status.HeartbeatTime != nil, nil
+	})
+	if err != nil {
+		t.Fatalf("ComputeCluster %s has no heartbeat: %v (log %s)", clusterName, err, logPath)
+	}
+
+	// A mirror the agent did not write itself (its hub cluster is unknown, so the agent never
+	// deletes it): the local controller must build the workspace with the chart's rights.
+	c := localClient(t)
+	wsNS := "atrium-chart-test"
+	ensureNamespace(t, ctx, c, wsNS)
+	lw := &computev1alpha1.LocalWorkspace{
+		ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: wsNS},
+		Spec: computev1alpha1.LocalWorkspaceSpec{
+			Origin: computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
+			Workspace: workspacesv1alpha1.WorkspaceSpec{
+				Image: "quay.io/jupyter/minimal-notebook:latest", DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
+			},
+			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
+				Image:   "quay.io/jupyter/minimal-notebook:latest",
+				Storage: &workspacesv1alpha1.EffectiveStorage{Size: resource.MustParse("1Gi"), MountPath: "/home/jovyan"},
+			},
+		},
+	}
+	if err := c.Create(ctx, lw); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var deps appsv1.DeploymentList
+		var svcs corev1.ServiceList
+		var pvcs corev1.PersistentVolumeClaimList
+		got := &computev1alpha1.LocalWorkspace{}
+		for _, list := range []client.ObjectList{&deps, &svcs, &pvcs} {
+			if err := c.List(ctx, list, client.InNamespace(wsNS)); err != nil {
+				return false, err
+			}
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(lw), got); err != nil {
+			return false, err
+		}
+		return len(deps.Items) == 1 && len(svcs.Items) == 1 && len(pvcs.Items) == 1 && got.Status.Phase != "", nil
+	})
+	if err != nil {
+		t.Fatalf("the agent did not materialize the workspace with the chart's rights: %v (log %s)", err, logPath)
+	}
+	raw, _ := os.ReadFile(logPath)
+	if strings.Contains(strings.ToLower(string(raw)), "forbidden") {
+		t.Errorf("the agent was refused something with the chart's RBAC; see %s", logPath)
+	}
+}
+
+func deploymentArgs(t *testing.T, r *charts.Rendered) []string {
+	t.Helper()
+	dep := r.Find("Deployment", deployment)
+	if dep == nil {
+		t.Fatalf("no Deployment %s", deployment)
+	}
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
+}
+
+func ptrTo[T any](v T) *T { return &v }
