@@ -182,6 +182,7 @@ func Run(ctx context.Context, opts Options) error {
 		Cluster:       opts.ClusterName,
 		Local:         localMgr.GetClient(),
 		Hub:           provider,
+		LiveReader:    provider.LiveReader,
 		OnStatusWrite: func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 	}
 	if err := up.SetupWithManager(localMgr); err != nil {

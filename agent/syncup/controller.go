@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -44,6 +43,9 @@ type Reconciler struct {
 	Local client.Client
 	// Hub finds the hub cluster (logical cluster) of a mirror's origin.
 	Hub multicluster.Provider
+	// LiveReader reads a logical cluster bypassing caches; only a live read may conclude that
+	// a hub object is gone.
+	LiveReader func(ctx context.Context, logicalCluster string) (client.Reader, error)
 	// RetryInterval is how long to wait when the origin's logical cluster is not (yet) served.
 	// Defaults to 5 seconds.
 	RetryInterval time.Duration
@@ -98,10 +100,10 @@ func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWor
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("failed to get hub workspace: %w", err)
 		}
-		return r.removeIfGone(ctx, cl, lw)
+		return r.removeIfGone(ctx, lw)
 	}
 	if ws.UID != origin.UID {
-		return r.removeIfGone(ctx, cl, lw)
+		return r.removeIfGone(ctx, lw)
 	}
 	if !ws.IsPlacedOn(r.Cluster) || !lw.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
@@ -109,13 +111,20 @@ func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWor
 	return ctrl.Result{}, r.writeStatus(ctx, cl.GetClient(), lw, ws)
 }
 
-// removeIfGone deletes the mirror after confirming with a live read (not the cache) that its
-// hub object no longer exists. This is how leftovers are cleaned up after the hub gave up on an
-// unreachable cluster and removed the agent's finalizer itself.
-func (r *Reconciler) removeIfGone(ctx context.Context, cl cluster.Cluster, lw *computev1alpha1.LocalWorkspace) (ctrl.Result, error) {
+// removeIfGone deletes the mirror after confirming with a live read (not a cache: a restarted
+// agent's cache can be empty) that its hub object no longer exists. This is how leftovers are
+// cleaned up after the hub gave up on an unreachable cluster and removed the agent's finalizer.
+func (r *Reconciler) removeIfGone(ctx context.Context, lw *computev1alpha1.LocalWorkspace) (ctrl.Result, error) {
 	origin := lw.Spec.Origin
+	if r.LiveReader == nil {
+		return ctrl.Result{}, nil // cannot confirm: never delete on a cache's word
+	}
+	reader, err := r.LiveReader(ctx, origin.LogicalCluster)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil //nolint:nilerr // not served right now; silence is no reason to delete
+	}
 	live := &workspacesv1alpha1.Workspace{}
-	err := cl.GetAPIReader().Get(ctx, client.ObjectKey{Namespace: origin.Namespace, Name: origin.Name}, live)
+	err = reader.Get(ctx, client.ObjectKey{Namespace: origin.Namespace, Name: origin.Name}, live)
 	switch {
 	case err == nil && live.UID == origin.UID:
 		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil // the cache was behind

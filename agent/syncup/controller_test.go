@@ -6,9 +6,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/atrium-dev/atrium/agent/mirror"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/agent/mirror"
 )
 
 func mirrorWith(phase workspacesv1alpha1.WorkspacePhase, url string, observed bool, conds ...metav1.Condition) *computev1alpha1.LocalWorkspace {

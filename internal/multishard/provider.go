@@ -65,6 +65,7 @@ type Provider struct {
 	mu       sync.RWMutex
 	children map[string]*child
 	indexers []indexer
+	live     map[string]client.Client
 }
 
 type child struct {
@@ -96,6 +97,7 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		opts:     opts,
 		log:      log.Log.WithName("multishard").WithValues("endpointSlice", opts.EndpointSlice),
 		children: map[string]*child{},
+		live:     map[string]client.Client{},
 	}, nil
 }
 
@@ -239,6 +241,30 @@ func (p *Provider) ShardURL(ctx context.Context, name string) string {
 		}
 	}
 	return ""
+}
+
+// LiveReader returns a reader that reads the logical cluster called name straight from its
+// shard's virtual workspace, bypassing every cache. The clusters' own GetAPIReader is their
+// cache in multicluster-provider v0.2.1, so it cannot confirm that an object is gone.
+func (p *Provider) LiveReader(ctx context.Context, name string) (client.Reader, error) {
+	url := p.ShardURL(ctx, name)
+	if url == "" {
+		return nil, multicluster.ErrClusterNotFound
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := url + "/clusters/" + name
+	if r, ok := p.live[key]; ok {
+		return r, nil
+	}
+	cfg := rest.CopyConfig(p.cfg)
+	cfg.Host = key
+	c, err := client.New(cfg, client.Options{Scheme: p.opts.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a live client for %s: %w", name, err)
+	}
+	p.live[key] = c
+	return c, nil
 }
 
 // IndexField adds an index to every current and future shard's cache.
