@@ -45,8 +45,10 @@ func TestPerUserLimit(t *testing.T) {
 		stoppedBy(workspacesv1alpha1.ReasonUserLimitReached, workspacesv1alpha1.ConditionUserLimit, metav1.ConditionFalse))
 	msg := got.GetCondition(workspacesv1alpha1.ConditionUserLimit).Message
 	require.Contains(t, msg, "bob already runs 1 of 1 workspaces allowed by template one-each (default/limit-first)")
-	waitHub(t, "limit-second", time.Minute, "second's pods gone", func(ws *workspacesv1alpha1.Workspace) bool {
-		return ws.Status.Phase == workspacesv1alpha1.WorkspacePhaseStopped
+	// Refused before or after its placement: either way nothing of it keeps running.
+	waitHub(t, "limit-second", time.Minute, "second does not run", func(ws *workspacesv1alpha1.Workspace) bool {
+		return !ws.IsConditionTrue(workspacesv1alpha1.ConditionAvailable) &&
+			(ws.Status.Phase == "" || ws.Status.Phase == workspacesv1alpha1.WorkspacePhaseStopped || ws.Status.Phase == workspacesv1alpha1.WorkspacePhaseStopping)
 	})
 	waitHub(t, "limit-first", 5*time.Second, "first still runs", available)
 
