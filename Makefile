@@ -111,3 +111,11 @@ docker-build: ## Build the images atrium-agent, atrium-hub and atrium (needs a c
 	  echo ">> building $(IMAGE_REGISTRY)/$$img:$(IMAGE_TAG)"; \
 	  $(DOCKER) build -f build/Dockerfile.$$img --build-arg VERSION=$(IMAGE_TAG) -t $(IMAGE_REGISTRY)/$$img:$(IMAGE_TAG) . ; \
 	done
+
+# ---- benchmarks ----
+BENCH_N    ?= 200
+BENCH_ORGS ?= 10
+
+.PHONY: bench
+bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (default 200; the issue's size is BENCH_N=1000) over BENCH_ORGS orgs (10); writes _output/bench/results.json and BENCHMARKS.md.
+	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 120m -v

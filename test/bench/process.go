@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// ProcessSample is one reading of a process's resources.
+type ProcessSample struct {
+	// RSSMiB is VmRSS from /proc/<pid>/status, in MiB.
+	RSSMiB float64 `json:"rssMiB"`
+	// CPUSeconds is utime+stime from /proc/<pid>/stat since the process started, in seconds.
+	CPUSeconds float64 `json:"cpuSeconds"`
+	// Goroutines is go_goroutines from the process's /metrics.
+	Goroutines float64 `json:"goroutines"`
+}
+
+// sampleProcess reads pid's RSS and CPU time from /proc and its goroutines from metricsURL.
+func sampleProcess(ctx context.Context, pid int, metricsURL string) (ProcessSample, error) {
+	var s ProcessSample
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, fmt.Errorf("failed to read the status of process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest) // "123456 kB"
+			if len(f) > 0 {
+				kb, _ := strconv.ParseFloat(f[0], 64)
+				s.RSSMiB = kb / 1024
+			}
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, fmt.Errorf("failed to read the stat of process %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return s, fmt.Errorf("failed to parse the stat of process %d", pid)
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14 of stat
+	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
+	s.CPUSeconds = (utime + stime) / clockTicks
+	m, err := scrape(ctx, metricsURL)
+	if err != nil {
+		return s, err
+	}
+	s.Goroutines = m.sum("go_goroutines", "")
+	return s, nil
+}
+
+// metrics is a Prometheus text exposition, one sample per line.
+type metrics []string
+
+func scrape(ctx context.Context, url string) (metrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build request for %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("failed to scrape %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	var out metrics
+	s := bufio.NewScanner(io.LimitReader(resp.Body, 64<<20))
+	s.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for s.Scan() {
+		if line := s.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out, s.Err()
+}
+
+// sum adds the values of the samples of name whose labels contain labelSubstring.
+func (m metrics) sum(name, labelSubstring string) float64 {
+	var total float64
+	for _, line := range m {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		if labelSubstring != "" && !strings.Contains(rest, labelSubstring) {
+			continue
+		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err == nil {
+			total += v
+		}
+	}
+	return total
+}

@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+// Clusters are the compute clusters of the benchmark stack. Their names are ones the test
+// bed's hub already knows agent identities for.
+var Clusters = []string{"east", "west"}
+
+// Tenant creates every benchmark workspace; it is an administrator of every benchmark org.
+const Tenant = "alice"
+
+const (
+	// heartbeatPeriod is the agents' heartbeat period: short, so a resumed status sync shows
+	// within seconds, long enough not to weigh on the hub.
+	heartbeatPeriod = 2 * time.Second
+	strategyName    = "loopback"
+)
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme,
+		platformv1alpha1.AddToScheme, apiextensionsv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// EnvOptions is the test bed of the benchmarks: a kcp hub and two compute clusters with
+// enough kwok capacity for BENCH_N workspaces (4 nodes × 64 CPU × 256Gi × 1,000 pods each).
+func EnvOptions(afterStart func(context.Context, *testbed.Env) error) testbed.EnvOptions {
+	return testbed.EnvOptions{
+		Hub:      true,
+		Clusters: Clusters,
+		ClusterOptions: func(string) testbed.ComputeClusterOptions {
+			return testbed.ComputeClusterOptions{Nodes: 4, NodeCPU: "64", NodeMemory: "256Gi", NodePods: 1000}
+		},
+		StartTimeout: 10 * time.Minute,
+		AfterStart:   afterStart,
+	}
+}
+
+// Stack is the platform under measurement on a started test bed: the hub controller, one agent
+// per compute cluster with a loopback access strategy, and an httptest server playing every
+// workspace's IDE for the access startup probe.
+type Stack struct {
+	Env           *testbed.Env
+	Agents        map[string]*testbed.Agent
+	HubController *testbed.HubController
+	ide           *httptest.Server
+}
+
+// StartStack bootstraps the hub and starts the hub controller and the agents on env, the way
+// test/e2e/hub and `atrium dev up` do.
+func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
+	s := &Stack{Env: env, Agents: map[string]*testbed.Agent{}}
+	s.ide = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"last_activity":"2026-11-20T12:00:00Z"}`))
+	}))
+	if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
+		return nil, fmt.Errorf("failed to bootstrap the hub: %w", err)
+	}
+	for _, name := range Clusters {
+		cluster := env.Cluster(name)
+		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
+			return nil, fmt.Errorf("failed to register the agent of %s: %w", name, err)
+		}
+		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Args: []string{
+			"--heartbeat-period=" + heartbeatPeriod.String(), "--default-access-strategy=" + strategyName,
+			"--labels=region=" + name, "--zap-log-level=info",
+		}})
+		if err != nil {
+			return nil, err
+		}
+		s.Agents[name] = a
+		if err := s.installStrategy(ctx, cluster); err != nil {
+			return nil, err
+		}
+	}
+	h, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--zap-log-level=info"}})
+	if err != nil {
+		return nil, err
+	}
+	s.HubController = h
+	return s, nil
+}
+
+// Close stops the IDE stand-in; the processes belong to the test bed.
+func (s *Stack) Close() {
+	if s.ide != nil {
+		s.ide.Close()
+	}
+}
+
+// EnsureOrgs creates the organizations bench-0 … bench-<n-1> (Tenant administers them) and
+// returns their names.
+func (s *Stack) EnsureOrgs(ctx context.Context, n int) ([]string, error) {
+	existing, err := bootstrap.ListOrgs(ctx, s.Env.Hub.Config)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list organizations: %w", err)
+	}
+	have := map[string]bool{}
+	for _, o := range existing {
+		have[o.Name] = true
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench-%d", i)
+		if have[names[i]] {
+			continue
+		}
+		if _, err := bootstrap.CreateOrg(ctx, s.Env.Hub.Config, names[i], bootstrap.OrgOptions{Admins: []string{Tenant}}); err != nil {
+			return nil, fmt.Errorf("failed to create organization %s: %w", names[i], err)
+		}
+	}
+	return names, nil
+}
+
+func (s *Stack) strategy() string {
+	return fmt.Sprintf(`
+apiVersion: compute.atrium.dev/v1alpha1
+kind: WorkspaceAccessStrategy
+metadata:
+  name: %[2]s
+spec:
+  displayName: Loopback (benchmark)
+  accessResourceTemplates:
+  - kind: ConfigMap
+    apiVersion: v1
+    namePrefix: access
+    template: |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: whatever
+      data:
+        service: "{{ .Service.Name }}.{{ .Service.Namespace }}:{{ .Service.Port }}"
+  accessURLTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/"
+  accessStartupProbe:
+    httpGet:
+      urlTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/api/status"
+    periodSeconds: 1
+    timeoutSeconds: 2
+    failureThreshold: 3
+`, s.ide.URL, strategyName)
+}
+
+func (s *Stack) installStrategy(ctx context.Context, cluster *testbed.ComputeCluster) error {
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("failed to create client of %s: %w", cluster.Name, err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
+			return false, nil //nolint:nilerr // the agent installs the CRDs: keep polling
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return fmt.Errorf("failed to wait for the compute CRDs on %s: %w", cluster.Name, err)
+	}
+	st := &computev1alpha1.WorkspaceAccessStrategy{}
+	if err := yaml.UnmarshalStrict([]byte(s.strategy()), st); err != nil {
+		return fmt.Errorf("failed to decode the access strategy: %w", err)
+	}
+	if err := c.Create(ctx, st); err != nil {
+		return fmt.Errorf("failed to create the access strategy on %s: %w", cluster.Name, err)
+	}
+	return nil
+}
