@@ -14,7 +14,7 @@ export ATRIUM_BIN_DIR := $(BIN)
 # A binary is rebuilt when its tools module's go.mod or go.sum changes.
 KCP_TOOLS   := $(BIN)/kcp $(BIN)/cache-server $(BIN)/kcp-front-proxy $(BIN)/apigen
 KUBE_TOOLS  := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubectl
-OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint
+OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint $(BIN)/govulncheck
 TOOLS       := $(KCP_TOOLS) $(KUBE_TOOLS) $(OTHER_TOOLS)
 
 tooldeps = hack/tools/$(1)/go.mod hack/tools/$(1)/go.sum
@@ -119,3 +119,37 @@ BENCH_ORGS ?= 10
 .PHONY: bench
 bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (default 200; the issue's size is BENCH_N=1000) over BENCH_ORGS orgs (10); writes _output/bench/results.json and BENCHMARKS.md.
 	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 120m -v
+
+# ---- reliability and security ----
+$(BIN)/govulncheck: $(call tooldeps,govulncheck)
+	@echo ">> building govulncheck (golang.org/x/vuln v1.8.0)"
+	cd hack/tools/govulncheck && $(GO) build -o $@ golang.org/x/vuln/cmd/govulncheck
+
+.PHONY: test-faults
+test-faults: tools build ## Run the full fault and bad-input suite (ATRIUM_FAULTS=full) on the real test bed and print its table.
+	ATRIUM_FAULTS=full $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/faults/
+
+# Every fuzz target of tenant input; `make test` runs their seed corpora as unit tests.
+FUZZTIME    ?= 30s
+FUZZ_TARGETS = agent/access:FuzzRenderResources agent/access:FuzzRenderURL agent/activity:FuzzParse \
+               agent/activity:FuzzResolve hub/templates:FuzzImageAllowed hub/templates:FuzzResolveBounds
+
+.PHONY: fuzz
+fuzz: ## Fuzz every parser of tenant input for FUZZTIME each (default 30s).
+	@for t in $(FUZZ_TARGETS); do \
+	  echo ">> fuzzing $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test ./$${t%%:*}/ -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME); \
+	done
+
+# govulncheck needs the Go vulnerability database: https://vuln.go.dev by default, or a local
+# copy (VULN_DB=file:///path/to/vulndb, the layout of vuln.go.dev). Where neither is reachable it
+# fails saying so; it is not part of `make test`.
+VULN_DB ?= https://vuln.go.dev
+
+.PHONY: vulncheck
+vulncheck: $(BIN)/govulncheck ## Check the module and binaries for known vulnerabilities (needs VULN_DB reachable).
+	@if [[ "$(VULN_DB)" == file://* ]] && ! test -s "$$(echo '$(VULN_DB)' | sed 's|^file://||')/index/modules.json"; then \
+	  echo "vulncheck: $(VULN_DB) is not a copy of the vulnerability database (no index/modules.json)"; exit 1; \
+	fi
+	@$(BIN)/govulncheck -db $(VULN_DB) ./... || { \
+	  echo "vulncheck: govulncheck failed: it found vulnerabilities (above), or the database $(VULN_DB) cannot be reached from here (run it where it can, or set VULN_DB=file:///path/to/a/copy)"; exit 1; }

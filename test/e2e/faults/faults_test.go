@@ -1,0 +1,300 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+)
+
+// convergeTimeout bounds the wait for the platform to settle after a fault.
+const convergeTimeout = 3 * time.Minute
+
+// fault is one scenario: it breaks something while workspaces change and returns how many
+// workspaces it involved. The suite then waits for convergence and runs the checker.
+type fault struct {
+	name string
+	// short faults run in the default (short) form too.
+	short bool
+	run   func(t *testing.T, ctx context.Context) int
+}
+
+type row struct {
+	fault       string
+	workspaces  int
+	divergences int
+	took        time.Duration
+}
+
+// count picks the short or full size of a storm.
+func count(short, long int) int {
+	if full {
+		return long
+	}
+	return short
+}
+
+func TestFaults(t *testing.T) {
+	var table []row
+	t.Cleanup(func() {
+		var b strings.Builder
+		w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "FAULT\tWORKSPACES\tDIVERGENCES\tTOOK")
+		for _, r := range table {
+			fmt.Fprintf(w, "%s\t%d\t%d\t%s\n", r.fault, r.workspaces, r.divergences, r.took.Round(time.Second))
+		}
+		_ = w.Flush()
+		t.Logf("fault suite (full=%v):\n%s", full, b.String())
+	})
+
+	// The baseline: an empty platform is consistent.
+	base, err := checker(t).Converge(context.Background(), nil, convergeTimeout)
+	require.NoError(t, err)
+	require.Empty(t, base.Divergences, "divergences before any fault")
+	pvcs := base.PVCs
+
+	for _, f := range []fault{
+		{name: "agent SIGKILL during create storm", short: true, run: killAgentsDuringCreates},
+		{name: "agent SIGKILL during stop storm", run: killAgentsDuringStops},
+		{name: "agent SIGKILL during deletes", run: killAgentsDuringDeletes},
+		{name: "compute kube-apiserver restart", short: true, run: restartComputeAPIServer},
+		{name: "kcp restart (data kept) while agents work", run: restartHub},
+		{name: "tenant edits while the agent writes status", run: concurrentEdits},
+		{name: "rapid stop/start flips", short: true, run: flips},
+	} {
+		if !full && !f.short {
+			continue
+		}
+		ok := t.Run(f.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+			defer cancel()
+			start := time.Now()
+			n := f.run(t, ctx)
+			res, err := checker(t).Converge(ctx, pvcs, convergeTimeout)
+			require.NoError(t, err)
+			table = append(table, row{fault: f.name, workspaces: n, divergences: len(res.Divergences), took: time.Since(start)})
+			for _, d := range res.Divergences {
+				t.Errorf("divergence: %s", d)
+			}
+			// Workspaces deleted by this fault leave the snapshot; the others must keep their PVCs.
+			pvcs = res.PVCs
+		})
+		if !ok {
+			// Later faults would only measure this one's leftovers.
+			break
+		}
+	}
+}
+
+// waitUntil polls cond until it holds or timeout passes.
+func waitUntil(t *testing.T, ctx context.Context, timeout time.Duration, what string, cond func(ctx context.Context) bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		return cond(ctx), nil
+	})
+	require.NoError(t, err, what)
+}
+
+// anyMirror reports whether a LocalWorkspace of one of the named workspaces exists anywhere.
+func anyMirror(t *testing.T, ctx context.Context, wsNames []string) bool {
+	want := map[string]bool{}
+	for _, n := range wsNames {
+		want[n] = true
+	}
+	for _, cl := range []string{"east", "west"} {
+		list := &computev1alpha1.LocalWorkspaceList{}
+		if err := localClient(t, cl).List(ctx, list); err != nil {
+			continue
+		}
+		for _, lw := range list.Items {
+			if want[lw.Spec.Origin.Name] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func killAgents(t *testing.T) {
+	t.Helper()
+	for name, a := range agents {
+		require.NoError(t, a.Kill(), "kill agent %s", name)
+	}
+}
+
+func restartAgents(t *testing.T, ctx context.Context) {
+	t.Helper()
+	for name, a := range agents {
+		require.NoError(t, a.Restart(ctx), "restart agent %s", name)
+	}
+}
+
+// stormNames are the workspaces of the create storm, reused by the stop and delete storms.
+var stormNames []string
+
+func killAgentsDuringCreates(t *testing.T, ctx context.Context) int {
+	stormNames = names("storm", count(5, 10))
+	c := tenantClient(t)
+	done := make(chan error, 1)
+	go func() { done <- createAll(ctx, c, stormNames) }()
+	waitUntil(t, ctx, time.Minute, "a first mirror appears", func(ctx context.Context) bool { return anyMirror(t, ctx, stormNames) })
+	killAgents(t)
+	require.NoError(t, <-done)
+	restartAgents(t, ctx)
+	return len(stormNames)
+}
+
+func killAgentsDuringStops(t *testing.T, ctx context.Context) int {
+	c := tenantClient(t)
+	require.NoError(t, parallel(stormNames, func(n string) error { return setDesired(ctx, c, n, workspacesv1alpha1.DesiredStatusStopped) }))
+	// Kill as soon as the agents start acting on the stops.
+	waitUntil(t, ctx, time.Minute, "a first mirror is stopped", func(ctx context.Context) bool {
+		for _, cl := range []string{"east", "west"} {
+			list := &computev1alpha1.LocalWorkspaceList{}
+			if err := localClient(t, cl).List(ctx, list); err != nil {
+				continue
+			}
+			for _, lw := range list.Items {
+				if strings.HasPrefix(lw.Name, "storm-") && lw.Spec.Workspace.DesiredStatus == workspacesv1alpha1.DesiredStatusStopped {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	killAgents(t)
+	restartAgents(t, ctx)
+	return len(stormNames)
+}
+
+func killAgentsDuringDeletes(t *testing.T, ctx context.Context) int {
+	c := tenantClient(t)
+	require.NoError(t, deleteAll(ctx, c, stormNames))
+	killAgents(t)
+	restartAgents(t, ctx)
+	require.NoError(t, waitGone(ctx, c, stormNames, 2*time.Minute), "deleted workspaces are gone from the hub")
+	return len(stormNames)
+}
+
+func restartComputeAPIServer(t *testing.T, ctx context.Context) int {
+	wsNames := names("apiserver", count(3, 6))
+	c := tenantClient(t)
+	require.NoError(t, createAll(ctx, c, wsNames))
+	waitUntil(t, ctx, time.Minute, "a first mirror appears", func(ctx context.Context) bool { return anyMirror(t, ctx, wsNames) })
+	for _, name := range []string{"east", "west"} {
+		require.NoError(t, env.Cluster(name).StopAPIServer(), "stop kube-apiserver of %s", name)
+	}
+	require.NoError(t, parallel(wsNames[:1], func(n string) error { return setDesired(ctx, c, n, workspacesv1alpha1.DesiredStatusStopped) }))
+	for _, name := range []string{"east", "west"} {
+		require.NoError(t, env.Cluster(name).StartAPIServer(ctx), "start kube-apiserver of %s", name)
+	}
+	return len(wsNames)
+}
+
+func restartHub(t *testing.T, ctx context.Context) int {
+	wsNames := names("hubrestart", count(3, 6))
+	c := tenantClient(t)
+	require.NoError(t, createAll(ctx, c, wsNames))
+	waitUntil(t, ctx, time.Minute, "a first mirror appears", func(ctx context.Context) bool { return anyMirror(t, ctx, wsNames) })
+	require.NoError(t, env.Hub.Stop())
+	require.NoError(t, env.Hub.Restart(ctx))
+	// A change made after the restart must still reach the cluster.
+	require.NoError(t, setDesired(ctx, tenantClient(t), wsNames[0], workspacesv1alpha1.DesiredStatusStopped))
+	return len(wsNames)
+}
+
+// concurrentEdits: the tenant rewrites the workspace's display name and labels many times, by
+// read-modify-write (conflicts retried), while the agent writes its status; the last edit wins
+// and reaches the mirror.
+func concurrentEdits(t *testing.T, ctx context.Context) int {
+	name := "edited"
+	c := tenantClient(t)
+	require.NoError(t, createAll(ctx, c, []string{name}))
+	editors, edits := 3, count(5, 10)
+	var mu sync.Mutex
+	last := ""
+	require.NoError(t, parallel(names("editor", editors), func(editor string) error {
+		for i := range edits {
+			err := retryConflict(func() error {
+				ws := &workspacesv1alpha1.Workspace{}
+				if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
+					return err
+				}
+				ws.Spec.DisplayName = fmt.Sprintf("%s edit %d", editor, i)
+				if ws.Labels == nil {
+					ws.Labels = map[string]string{}
+				}
+				ws.Labels[editor] = fmt.Sprint(i)
+				if err := c.Update(ctx, ws); err != nil {
+					return err
+				}
+				mu.Lock()
+				last = ws.Spec.DisplayName
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	// The checker compares desiredStatus; the display name is checked here.
+	waitUntil(t, ctx, 2*time.Minute, "the last edit reaches the mirror", func(ctx context.Context) bool {
+		for _, cl := range []string{"east", "west"} {
+			list := &computev1alpha1.LocalWorkspaceList{}
+			if err := localClient(t, cl).List(ctx, list); err != nil {
+				continue
+			}
+			for _, lw := range list.Items {
+				if lw.Spec.Origin.Name == name && lw.Spec.Workspace.DisplayName == last {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return 1
+}
+
+// flips sets desiredStatus Stopped/Running many times in a row on one workspace; the platform
+// must end in the last requested state.
+func flips(t *testing.T, ctx context.Context) int {
+	name := "flipper"
+	c := tenantClient(t)
+	require.NoError(t, createAll(ctx, c, []string{name}))
+	// Even flips start with Stopped and end on Running; the short form ends on Stopped.
+	n := count(11, 20)
+	var want workspacesv1alpha1.DesiredStatus
+	for i := range n {
+		want = workspacesv1alpha1.DesiredStatusStopped
+		if i%2 == 1 {
+			want = workspacesv1alpha1.DesiredStatusRunning
+		}
+		require.NoError(t, setDesired(ctx, c, name, want))
+	}
+	waitUntil(t, ctx, 2*time.Minute, fmt.Sprintf("the workspace ends %s", want), func(ctx context.Context) bool {
+		ws := &workspacesv1alpha1.Workspace{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
+			return false
+		}
+		if ws.Spec.DesiredStatus != want || ws.Status.ObservedGeneration != ws.Generation {
+			return false
+		}
+		if want == workspacesv1alpha1.DesiredStatusStopped {
+			return ws.IsConditionTrue(workspacesv1alpha1.ConditionStopped)
+		}
+		return ws.IsAvailable()
+	})
+	return 1
+}

@@ -1,0 +1,188 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+)
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme,
+		platformv1alpha1.AddToScheme, apiextensionsv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+func orgClient(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+func tenantClient(t *testing.T) client.Client {
+	t.Helper()
+	cfg, err := env.Hub.UserConfig(tenant, bootstrap.OrgPath(org))
+	require.NoError(t, err)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+func localClient(t *testing.T, cluster string) client.Client {
+	t.Helper()
+	c, err := client.New(env.Cluster(cluster).Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// checker walks the organization and both compute clusters. Clients are made fresh, so they
+// follow a restarted hub.
+func checker(t *testing.T) *Checker {
+	t.Helper()
+	return &Checker{
+		Orgs:             []Org{{LogicalCluster: orgCluster, Client: orgClient(t)}},
+		Clusters:         map[string]client.Client{"east": localClient(t, "east"), "west": localClient(t, "west")},
+		FinalizerTimeout: 3 * time.Minute,
+	}
+}
+
+// newWorkspace is a small workspace of the tenant, with its owner annotation.
+func newWorkspace(name string) *workspacesv1alpha1.Workspace {
+	return &workspacesv1alpha1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: map[string]string{workspacesv1alpha1.AnnotationCreatedBy: tenant}},
+		Spec: workspacesv1alpha1.WorkspaceSpec{
+			Image: "quay.io/jupyter/base-notebook:2025-06-01",
+			Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi"),
+			}},
+		},
+	}
+}
+
+func names(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+// parallel runs f for every name at once and returns the first error.
+func parallel(wsNames []string, f func(name string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(wsNames))
+	for i, n := range wsNames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(n)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func createAll(ctx context.Context, c client.Client, wsNames []string) error {
+	return parallel(wsNames, func(n string) error {
+		return retryTransient(ctx, func() error { return client.IgnoreAlreadyExists(c.Create(ctx, newWorkspace(n))) })
+	})
+}
+
+// setDesired sets spec.desiredStatus with a merge patch, retried on transient errors (a
+// restarting hub).
+func setDesired(ctx context.Context, c client.Client, name string, d workspacesv1alpha1.DesiredStatus) error {
+	return retryTransient(ctx, func() error {
+		ws := &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
+		patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"desiredStatus":%q}}`, d)))
+		return c.Patch(ctx, ws, patch)
+	})
+}
+
+func deleteAll(ctx context.Context, c client.Client, wsNames []string) error {
+	return parallel(wsNames, func(n string) error {
+		return retryTransient(ctx, func() error {
+			return client.IgnoreNotFound(c.Delete(ctx, &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: n}}))
+		})
+	})
+}
+
+// retryTransient retries f while the hub answers with connection errors or server errors, for
+// up to a minute.
+func retryTransient(ctx context.Context, f func() error) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		last = f()
+		if last == nil {
+			return true, nil
+		}
+		if apierrors.IsConflict(last) || apierrors.IsServerTimeout(last) || apierrors.IsTooManyRequests(last) ||
+			apierrors.IsInternalError(last) || apierrors.IsServiceUnavailable(last) || isConnError(last) {
+			return false, nil
+		}
+		return false, last
+	})
+	if err != nil && last != nil {
+		return last
+	}
+	return err
+}
+
+func isConnError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "connection refused") || strings.Contains(s, "EOF") || strings.Contains(s, "connection reset") ||
+		strings.Contains(s, "no such host") || strings.Contains(s, "i/o timeout") || strings.Contains(s, "the server is currently unable")
+}
+
+// waitGone waits until none of the workspaces exists on the hub.
+func waitGone(ctx context.Context, c client.Client, wsNames []string, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, n := range wsNames {
+			err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: n}, &workspacesv1alpha1.Workspace{})
+			if !apierrors.IsNotFound(err) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// alive reports whether the process with pid runs.
+func alive(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) == nil
+}
+
+// retryConflict retries a read-modify-write on conflicts.
+func retryConflict(f func() error) error { return retry.RetryOnConflict(retry.DefaultBackoff, f) }
