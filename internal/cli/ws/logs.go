@@ -102,8 +102,7 @@ func (o *logsOptions) run(ctx context.Context, out io.Writer, ws *workspacesv1al
 	}
 	stream, err := cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
 	if err != nil {
-		return fmt.Errorf("cannot read the logs of pod %s/%s on compute cluster %s: %s (the node's kubelet must be reachable from the cluster's API server)",
-			pod.Namespace, pod.Name, p.Cluster, statusMessage(err))
+		return logsError(pod, p.Cluster, err)
 	}
 	defer stream.Close()
 	if _, err := io.Copy(out, stream); err != nil && !errors.Is(err, context.Canceled) {
@@ -152,4 +151,15 @@ func explainCluster(cluster, host string, err error) error {
 	}
 	msg := clientflags.Explain(host, err).Error()
 	return fmt.Errorf("compute cluster %s: %s", cluster, strings.Replace(msg, "the hub", "the cluster", 1))
+}
+
+// logsError explains why the API server gave no logs: it proxies them from the node's kubelet.
+func logsError(pod *corev1.Pod, cluster string, err error) error {
+	where := fmt.Sprintf("pod %s/%s on compute cluster %s", pod.Namespace, pod.Name, cluster)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("cannot read the logs of %s: its node %s has no logs for it (nodes without a container runtime, such as kwok's fake nodes, keep none): %s",
+			where, pod.Spec.NodeName, statusMessage(err))
+	}
+	return fmt.Errorf("cannot read the logs of %s: %s (the API server reads them from the kubelet of node %s, which must be reachable from it)",
+		where, statusMessage(err), pod.Spec.NodeName)
 }
