@@ -16,8 +16,8 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	appsv1 "k8s.io/api/apps/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -176,7 +176,7 @@ func installAgent(t *testing.T) *charts.Rendered {
 		installed, installErr = charts.Render(charts.Agent, release, namespace, map[string]any{
 			"clusterName": clusterName, "region": "north", "labels": map[string]any{"tier": "test"},
 			"heartbeatPeriod": "2s",
-			"hubKubeconfig": map[string]any{"kubeconfig": string(raw)},
+			"hubKubeconfig":   map[string]any{"kubeconfig": string(raw)},
 		})
 		if installErr != nil {
 			return
