@@ -83,6 +83,20 @@ func sameFiles(t *testing.T, want, got []string, fix string) {
 }
 
 func TestLint(t *testing.T) {
+	// The values files documented for `helm lint -f` and chart-testing.
+	for _, chart := range []string{Agent, Hub} {
+		raw, err := os.ReadFile(filepath.Join(Dir(chart), "ci", "lint-values.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var values map[string]any
+		if err := yaml.Unmarshal(raw, &values); err != nil {
+			t.Fatal(err)
+		}
+		if problems := Lint(chart, values); len(problems) > 0 {
+			t.Errorf("helm lint %s -f ci/lint-values.yaml:\n%s", chart, strings.Join(problems, "\n"))
+		}
+	}
 	for chart, sets := range map[string]map[string]map[string]any{Agent: agentValueSets, Hub: hubValueSets} {
 		for name, values := range sets {
 			t.Run(chart+"/"+name, func(t *testing.T) {
