@@ -246,6 +246,10 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--cidr=10.244.0.0/16",
 		"--node-ip=10.0.0.1",
 		"--server-address=127.0.0.1:"+itoa(p.Kwok),
+		// Heart-beat nodes through their status every 20-45 s rather than through Leases: this kwok
+		// version holds no Leases here, and its lease-mode status heartbeat comes only every
+		// 10-20 minutes, so nodes would turn NotReady after the grace period.
+		"--node-lease-duration-seconds=0",
 	)
 	return nil
 }
