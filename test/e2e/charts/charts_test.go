@@ -20,6 +20,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -356,68 +357,10 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The Deployment's arguments, with file paths and ports of this machine.
-	ports := make([]int, 2)
-	for i := range ports {
-		if ports[i], err = testbed.FreePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var args []string
-	for _, a := range deploymentArgs(t, r) {
-		switch {
-		case strings.HasPrefix(a, "--hub-kubeconfig="):
-			a = "--hub-kubeconfig=" + hubPath
-		case strings.HasPrefix(a, "--health-probe-bind-address="):
-			a = fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[0])
-		case strings.HasPrefix(a, "--metrics-bind-address="):
-			a = fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", ports[1])
-		}
-		args = append(args, a)
-	}
+	args := localizeArgs(t, deploymentArgs(t, r, deployment), hubPath)
 	args = append(args, "--kubeconfig="+localPath)
-	bin, err := testbed.Binary("atrium-agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(cluster.LogDir(), "agent-chart.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("atrium-agent %s (pid %d, log %s)", strings.Join(args, " "), cmd.Process.Pid, logPath)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		_ = logFile.Close()
-	})
+	logPath := runBinary(t, "atrium-agent", args)
 
-	// Ready: it is the leader and its heartbeats reach the hub.
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[0])
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		resp, err := http.Get(readyz)
-		if err != nil {
-			return false, nil //nolint:nilerr // not listening yet
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		t.Fatalf("the agent never became ready: %v (log %s)", err, logPath)
-	}
 	hub, err := client.New(env.Hub.ClusterConfig(logicalcluster.NewPath("root:atrium")), client.Options{Scheme: localClient(t).Scheme()})
 	if err != nil {
 		t.Fatal(err)
@@ -478,11 +421,129 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	}
 }
 
-func deploymentArgs(t *testing.T, r *charts.Rendered) []string {
+// TestHubChartRunsHubController runs the atrium-hub binary with the hub chart's rendered
+// arguments and the hub controller identity, and waits until it is ready: the chart's flags are
+// the binary's.
+func TestHubChartRunsHubController(t *testing.T) {
+	hubPath := filepath.Join(t.TempDir(), "hub.kubeconfig")
+	if err := env.Hub.WriteKubeconfig(hubPath, testbed.HubControllerUser, logicalcluster.NewPath("root:atrium")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := charts.Render(charts.Hub, "hub", namespace, map[string]any{
+		"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "heartbeatGrace": "30s", "logLevel": "debug",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBinary(t, "atrium-hub", localizeArgs(t, deploymentArgs(t, r, "hub-atrium-hub"), hubPath))
+
+	// It works, not only answers: it judges the ComputeClusters the agent test registered
+	// (only the hub controller writes their Ready condition).
+	hub, err := client.New(env.Hub.ClusterConfig(logicalcluster.NewPath("root:atrium")), client.Options{Scheme: localClient(t).Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list platformv1alpha1.ComputeClusterList
+	err = wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := hub.List(ctx, &list); err != nil {
+			return false, nil //nolint:nilerr // keep polling
+		}
+		for _, cc := range list.Items {
+			if meta.FindStatusCondition(cc.Status.Conditions, string(platformv1alpha1.ConditionReady)) == nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("the hub controller did not judge the ComputeClusters: %v (%+v)", err, list.Items)
+	}
+}
+
+// localizeArgs rewrites a Deployment's arguments for a process on this machine: the hub
+// kubeconfig file and free loopback ports.
+func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 	t.Helper()
-	dep := r.Find("Deployment", deployment)
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--hub-kubeconfig="):
+			a = "--hub-kubeconfig=" + hubKubeconfig
+		case strings.HasPrefix(a, "--health-probe-bind-address="), strings.HasPrefix(a, "--metrics-bind-address="):
+			port, err := testbed.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			flag, _, _ := strings.Cut(a, "=")
+			a = fmt.Sprintf("%s=127.0.0.1:%d", flag, port)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// runBinary starts bin/<name> with args, stops it (by its PID) when the test ends, and waits
+// until its /readyz answers 200. It returns the log path.
+func runBinary(t *testing.T, name string, args []string) string {
+	t.Helper()
+	bin, err := testbed.Binary(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readyz string
+	for _, a := range args {
+		if addr, ok := strings.CutPrefix(a, "--health-probe-bind-address="); ok {
+			readyz = "http://" + addr + "/readyz"
+		}
+	}
+	logPath := filepath.Join(env.Cluster(clusterName).LogDir(), name+"-chart.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s %s (pid %d, log %s)", name, strings.Join(args, " "), cmd.Process.Pid, logPath)
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		_ = logFile.Close()
+	})
+	err = wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-exited:
+			return false, fmt.Errorf("%s exited", name)
+		default:
+		}
+		resp, err := http.Get(readyz)
+		if err != nil {
+			return false, nil //nolint:nilerr // not listening yet
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("%s never became ready: %v (log %s)", name, err, logPath)
+	}
+	return logPath
+}
+
+func deploymentArgs(t *testing.T, r *charts.Rendered, name string) []string {
+	t.Helper()
+	dep := r.Find("Deployment", name)
 	if dep == nil {
-		t.Fatalf("no Deployment %s", deployment)
+		t.Fatalf("no Deployment %s", name)
 	}
 	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
