@@ -193,4 +193,3 @@ func mustBinary(t *testing.T, name string) string {
 	require.NoError(t, err)
 	return p
 }
-

@@ -205,7 +205,11 @@ func (c *Checker) checkWorkspace(ws *workspacesv1alpha1.Workspace, k string, loc
 			add("status", k, placed, "desiredStatus Stopped but condition Stopped is not True (phase %s)", ws.Status.Phase)
 		}
 	} else if !ws.IsAvailable() {
-		add("status", k, placed, "desiredStatus Running but not Available (phase %s)", ws.Status.Phase)
+		why := ""
+		if c := ws.GetCondition(workspacesv1alpha1.ConditionAvailable); c != nil {
+			why = fmt.Sprintf(": %s: %s", c.Reason, c.Message)
+		}
+		add("status", k, placed, "desiredStatus Running but not Available (phase %s%s)", ws.Status.Phase, why)
 	}
 }
 

@@ -4,8 +4,13 @@
 // the Checker, which must find nothing out of place. It also sends hostile manifests to the
 // hub and checks that they are answered and that nothing stops running.
 //
-// By default a short form runs (a few faults, small counts; part of `make test`);
-// ATRIUM_FAULTS=full runs every fault with larger counts (`make test-faults`).
+// By default a short form runs (agent SIGKILL during a create storm and during deletes, rapid
+// stop/start flips; small counts; part of `make test`); ATRIUM_FAULTS=full runs every fault with
+// larger counts (`make test-faults`) and prints the table of faults, workspaces and divergences.
+//
+// Not covered yet: a compute cluster's etcd restart, a hub partition through a TCP proxy
+// between agent and hub (longer than the heartbeat grace), and leader loss between two agent
+// replicas.
 package faults
 
 import (

@@ -57,7 +57,9 @@ func TestPlacement(t *testing.T) {
 	require.Contains(t, msg, "west lacks capacity: cpu 100 requested")
 
 	// A stopped workspace waits for its start before it takes a cluster's capacity.
-	create(t, newWorkspace("stopped", func(ws *workspacesv1alpha1.Workspace) { ws.Spec.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped }))
+	create(t, newWorkspace("stopped", func(ws *workspacesv1alpha1.Workspace) {
+		ws.Spec.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped
+	}))
 	waitHub(t, "stopped", time.Minute, "waits for its start",
 		hasCondition(workspacesv1alpha1.ConditionScheduled, metav1.ConditionFalse, workspacesv1alpha1.ReasonWaitingForStart))
 }

@@ -26,7 +26,9 @@ func createTemplate(t *testing.T, name string, mutate func(*workspacesv1alpha1.W
 }
 
 func withTemplate(name string) func(*workspacesv1alpha1.Workspace) {
-	return func(ws *workspacesv1alpha1.Workspace) { ws.Spec.TemplateRef = &workspacesv1alpha1.TemplateRef{Name: name} }
+	return func(ws *workspacesv1alpha1.Workspace) {
+		ws.Spec.TemplateRef = &workspacesv1alpha1.TemplateRef{Name: name}
+	}
 }
 
 // TestPerUserLimit: with a limit of one, bob's second workspace is stopped with a condition

@@ -13,7 +13,9 @@ import (
 )
 
 func ownerIs(user string) func(*workspacesv1alpha1.Workspace) bool {
-	return func(ws *workspacesv1alpha1.Workspace) bool { return ws.Status.Owner != nil && ws.Status.Owner.Username == user }
+	return func(ws *workspacesv1alpha1.Workspace) bool {
+		return ws.Status.Owner != nil && ws.Status.Owner.Username == user
+	}
 }
 
 func annotationPatch(value string) client.Patch {
