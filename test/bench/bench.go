@@ -118,7 +118,7 @@ func RunBench(ctx context.Context, stack *Stack, cfg Config) (*Results, error) {
 	if err := r.startTrackers(ctx); err != nil {
 		return nil, err
 	}
-	r.res.Machine = describeMachine(ctx, stack)
+	r.res.Machine = describeMachine(ctx)
 
 	phases := []struct {
 		name string

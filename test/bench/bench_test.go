@@ -36,7 +36,7 @@ func TestBench(t *testing.T) {
 	}
 	n, orgs := envInt(t, "BENCH_N", 200), envInt(t, "BENCH_ORGS", 10)
 	res, err := RunBench(context.Background(), stack, Config{N: n, Orgs: orgs, Logf: t.Logf})
-	root, _ := filepath.Abs("../..")
+	root := repoRoot()
 	if res != nil {
 		require.NoError(t, WriteJSON(filepath.Join(root, "_output", "bench", "results.json"), res))
 	}

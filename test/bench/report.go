@@ -53,7 +53,7 @@ func WriteMarkdown(path, command string, r *Results) error {
 	p("| Command | `%s` |", command)
 	p("| Date | %s |", r.Started.Format("2006-01-02 15:04 MST"))
 	p("| Machine | %d CPUs (%s), %s memory, Linux %s |", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemoryGiB, r.Machine.Kernel)
-	p("| Versions | kcp %s, Kubernetes %s (compute clusters), %s, commit %s |", r.Machine.KCP, r.Machine.Kubernetes, r.Machine.Go, r.Machine.Commit)
+	p("| Versions | kcp %s, Kubernetes %s (compute clusters), kwok %s, %s, commit %s |", r.Machine.KCP, r.Machine.Kubernetes, r.Machine.Kwok, r.Machine.Go, r.Machine.Commit)
 	p("| Size | N = %d workspaces over %d orgs, created in one burst with %d creates in flight; placed %s |", r.N, r.Orgs, r.Concurrency, placement(r.Placement))
 	p("")
 	p("## 1. End-to-end latency against the floor")
@@ -99,7 +99,7 @@ func WriteMarkdown(path, command string, r *Results) error {
 	p("")
 	p("Goroutines around a churn (create, wait Available, delete, wait gone) with N workspaces in place:")
 	p("")
-	p("| Process | churned workspaces | before | peak | after | back within max(10, 5%%) | settled after (s) |")
+	p("| Process | churned workspaces | before | with the churned workspaces Available | after deletion | back within max(10, 5%%) | settled after (s) |")
 	p("|---|---|---|---|---|---|---|")
 	for _, name := range sortedKeys(r.Goroutines) {
 		g := r.Goroutines[name]

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/discovery"
+	"path/filepath"
 )
 
 // Results are the figures of one run. Durations are in seconds.
@@ -126,6 +126,7 @@ type Machine struct {
 	Go         string `json:"go"`
 	KCP        string `json:"kcp"`
 	Kubernetes string `json:"kubernetes"`
+	Kwok       string `json:"kwok"`
 	Commit     string `json:"commit"`
 }
 
@@ -155,7 +156,7 @@ func (r *Results) finish() {
 }
 
 // describeMachine fills Machine from /proc, the API servers and git; unknowns stay empty.
-func describeMachine(ctx context.Context, s *Stack) Machine {
+func describeMachine(ctx context.Context) Machine {
 	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
@@ -172,18 +173,38 @@ func describeMachine(ctx context.Context, s *Stack) Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	if dc, err := discovery.NewDiscoveryClientForConfig(s.Env.Hub.Config); err == nil {
-		if v, err := dc.ServerVersion(); err == nil {
-			m.KCP = v.GitVersion
-		}
-	}
-	if dc, err := discovery.NewDiscoveryClientForConfig(s.Env.Cluster(Clusters[0]).Config); err == nil {
-		if v, err := dc.ServerVersion(); err == nil {
-			m.Kubernetes = v.GitVersion
-		}
-	}
+	// The test bed's binaries are built from the modules pinned in hack/tools without version
+	// ldflags (they report v0.0.0-master): the pins are their versions.
+	m.KCP = toolVersion("hack/tools/kcp/go.mod", "github.com/kcp-dev/kcp")
+	m.Kubernetes = toolVersion("hack/tools/kube/go.mod", "k8s.io/kubernetes")
+	m.Kwok = toolVersion("hack/tools/kwok/go.mod", "sigs.k8s.io/kwok")
 	if out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// toolVersion returns the version of module required by the go.mod at path (relative to the
+// repository root), or "".
+func toolVersion(path, module string) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), path))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(f) >= 2 && f[0] == module {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+// repoRoot is the repository root: tests run in test/bench.
+func repoRoot() string {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return "."
+	}
+	return root
 }
