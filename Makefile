@@ -65,14 +65,22 @@ lint: $(BIN)/golangci-lint ## Run go vet and golangci-lint.
 # ---- test ----
 TEST_TIMEOUT ?= 30m
 TEST_FLAGS   ?=
+UNIT_PKGS     = $$($(GO) list ./... | grep -v /test/)
 
 .PHONY: test
-test: tools build ## Run all tests: unit tests and e2e tests on the real test bed (kcp + compute clusters). What CI runs.
-	$(GO) test -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+test: tools build lint test-unit test-fuzz-short test-e2e ## Run everything CI runs: lint, unit tests (race detector), a short fuzz run and the e2e suites on the real test bed.
 
 .PHONY: test-unit
-test-unit: ## Run only the tests that need no test bed.
-	$(GO) test -race $(TEST_FLAGS) $$($(GO) list ./... | grep -v /test/)
+test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no test bed, with the race detector.
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(UNIT_PKGS)
+
+.PHONY: test-e2e
+test-e2e: tools build ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
+	$(GO) test -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
+
+.PHONY: test-fuzz-short
+test-fuzz-short: ## Fuzz every parser of tenant input briefly (3s each), as part of make test.
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 # ---- run ----
 STATE_DIR ?= $(ROOT)/.atrium
@@ -88,7 +96,7 @@ clean: ## Remove built binaries (bin/) and the local platform state (.atrium/).
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # ---- charts and images ----
 IMAGE_REGISTRY ?= ghcr.io/atrium-dev
