@@ -14,7 +14,7 @@ export ATRIUM_BIN_DIR := $(BIN)
 # A binary is rebuilt when its tools module's go.mod or go.sum changes.
 KCP_TOOLS   := $(BIN)/kcp $(BIN)/cache-server $(BIN)/kcp-front-proxy $(BIN)/apigen
 KUBE_TOOLS  := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kubectl
-OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint $(BIN)/govulncheck
+OTHER_TOOLS := $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen $(BIN)/golangci-lint
 TOOLS       := $(KCP_TOOLS) $(KUBE_TOOLS) $(OTHER_TOOLS)
 
 tooldeps = hack/tools/$(1)/go.mod hack/tools/$(1)/go.sum
