@@ -82,7 +82,9 @@ func TestFaults(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			n := f.run(t, ctx)
+			stopRepair := repairKwokPodsUntil(t, ctx)
 			res, err := checker(t).Converge(ctx, pvcs, convergeTimeout)
+			stopRepair()
 			require.NoError(t, err)
 			table = append(table, row{fault: f.name, workspaces: n, divergences: len(res.Divergences), took: time.Since(start)})
 			for _, d := range res.Divergences {
@@ -217,6 +219,27 @@ func restartComputeAPIServer(t *testing.T, ctx context.Context) int {
 		return true
 	})
 	return len(wsNames)
+}
+
+// repairKwokPodsUntil runs repairKwokPods on both clusters every two seconds until the returned
+// function is called: on a loaded machine the fake nodes can miss heartbeats during any fault.
+func repairKwokPodsUntil(t *testing.T, ctx context.Context) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	clients := []client.Client{localClient(t, "east"), localClient(t, "west")}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = wait.PollUntilContextCancel(ctx, 2*time.Second, true, func(ctx context.Context) (bool, error) {
+			for _, c := range clients {
+				repairKwokPods(ctx, c)
+			}
+			return false, nil
+		})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // repairKwokPods deletes workspace pods whose containers are all ready but whose Ready

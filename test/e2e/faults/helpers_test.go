@@ -184,5 +184,8 @@ func alive(pid int) bool {
 	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
-// retryConflict retries a read-modify-write on conflicts.
-func retryConflict(f func() error) error { return retry.RetryOnConflict(retry.DefaultBackoff, f) }
+// retryConflict retries a read-modify-write on conflicts, long enough for several editors, the
+// hub and an agent all writing the same object.
+func retryConflict(f func() error) error {
+	return retry.RetryOnConflict(wait.Backoff{Steps: 60, Duration: 20 * time.Millisecond, Factor: 1.3, Jitter: 0.5, Cap: time.Second}, f)
+}
