@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"testing"
 	"time"
 
@@ -28,8 +29,13 @@ func TestClusterList(t *testing.T) {
 	// Two kwok nodes of 16 cpu and 64Gi each.
 	require.Regexp(t, `(?m)^east\s+True\s+eu-east\s+\d+s ago\s+\d+\s+\S+/32\s+\S+/128Gi\s+127\.0\.0\.1:\d+$`, r.stdout)
 
-	r = ok(t, "--kubeconfig", admin, "cluster", "list", "-o", "wide")
-	require.Regexp(t, `(?m)^east\s.*\sloopback\(default\)\s+\S+\s+HeartbeatCurrent`, r.stdout)
+	// The access strategy is installed after the agent's first heartbeat; the next one lists it.
+	wide := regexp.MustCompile(`(?m)^east\s.*\sloopback\(default\)\s+\S+\s+HeartbeatCurrent`)
+	err = wait.PollUntilContextTimeout(context.Background(), time.Second, time.Minute, true, func(context.Context) (bool, error) {
+		r = atrium(t, "--kubeconfig", admin, "cluster", "list", "-o", "wide")
+		return r.err == nil && wide.MatchString(r.stdout), nil
+	})
+	require.NoError(t, err, "east never listed its default strategy: %s %v", r.stdout, r.err)
 
 	list := &platformv1alpha1.ComputeClusterList{}
 	r = ok(t, "--kubeconfig", admin, "cluster", "list", "-o", "json")
