@@ -74,9 +74,11 @@ test: tools build lint test-unit test-fuzz-short test-e2e ## Run everything CI r
 test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no test bed, with the race detector.
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(UNIT_PKGS)
 
+# -count=1: e2e results must never come from Go's test cache, which does not see the binaries
+# the suites start (bin/atrium-agent, bin/kcp, ...).
 .PHONY: test-e2e
 test-e2e: tools build ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
-	$(GO) test -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
 
 .PHONY: test-fuzz-short
 test-fuzz-short: ## Fuzz every parser of tenant input briefly (3s each), as part of make test.
