@@ -6,32 +6,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atrium-dev/atrium/test/testbed"
+
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/bootstrap"
 )
 
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme, apiextensionsv1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}()
+var scheme = testbed.Scheme
 
 // orgClient is the kcp admin's client of the organization.
 func orgClient(t *testing.T) client.Client {

@@ -16,13 +16,7 @@ import (
 	"testing"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
-
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
-	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -74,84 +68,28 @@ func TestMain(m *testing.M) {
 }
 
 func setup(ctx context.Context, env *testbed.Env) error {
-	if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
-		return err
-	}
-	if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, org, bootstrap.OrgOptions{Admins: []string{admin}, Members: []string{member}}); err != nil {
-		return err
-	}
-	c := env.Cluster(cluster)
-	if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, cluster, testbed.AgentUser(cluster)); err != nil {
-		return err
-	}
-	if _, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: c, Args: []string{
-		"--heartbeat-period=1s", "--default-access-strategy=loopback", "--resync-period=1s",
-	}}); err != nil {
-		return err
-	}
-	if err := installStrategy(ctx, c); err != nil {
-		return err
-	}
-	_, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--time-unit=1s"}})
+	_, err := testbed.StartStack(ctx, env, testbed.StackOptions{
+		Orgs: []testbed.Org{{Name: org, Admins: []string{admin}, Members: []string{member}}},
+		AgentArgs: func(string) []string {
+			return []string{"--heartbeat-period=1s", "--default-access-strategy=loopback", "--resync-period=1s"}
+		},
+		Strategy: func(string) *computev1alpha1.WorkspaceAccessStrategy {
+			return testbed.LoopbackStrategy(ide.URL, accessConfigMap)
+		},
+		HubController: true,
+		HubArgs:       []string{"--time-unit=1s"},
+	})
 	return err
 }
 
-// strategy renders one ConfigMap per workspace that carries the allow-lists, as an
-// authenticating proxy's configuration would, and points the access URL at the IDE.
-func strategy() string {
-	return fmt.Sprintf(`
-apiVersion: compute.atrium.dev/v1alpha1
-kind: WorkspaceAccessStrategy
+// accessConfigMap renders who may use the workspace, as the hub computed it.
+const accessConfigMap = `apiVersion: v1
+kind: ConfigMap
 metadata:
-  name: loopback
-spec:
-  displayName: Loopback (test)
-  accessResourceTemplates:
-  - kind: ConfigMap
-    apiVersion: v1
-    namePrefix: access
-    template: |
-      apiVersion: v1
-      kind: ConfigMap
-      metadata:
-        name: whatever
-      data:
-        accessType: {{ quote .Workspace.AccessType }}
-        owner: {{ quote .Workspace.Owner }}
-        allowedUsers: {{ quote (join "," .Workspace.AllowedUsers) }}
-        allowedGroups: {{ quote (join "," .Workspace.AllowedGroups) }}
-  accessURLTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/"
-  accessStartupProbe:
-    httpGet:
-      urlTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/api/status"
-    periodSeconds: 1
-    timeoutSeconds: 2
-    failureThreshold: 3
-`, ide.URL)
-}
-
-func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster) error {
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
-			return false, nil //nolint:nilerr // keep polling
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
-		return fmt.Errorf("compute CRDs not established on %s: %w", cluster.Name, err)
-	}
-	s := &computev1alpha1.WorkspaceAccessStrategy{}
-	if err := yaml.UnmarshalStrict([]byte(strategy()), s); err != nil {
-		return err
-	}
-	return c.Create(ctx, s)
-}
+  name: whatever
+data:
+  accessType: {{ quote .Workspace.AccessType }}
+  owner: {{ quote .Workspace.Owner }}
+  allowedUsers: {{ quote (join "," .Workspace.AllowedUsers) }}
+  allowedGroups: {{ quote (join "," .Workspace.AllowedGroups) }}
+`
