@@ -98,8 +98,21 @@ type Reader struct {
 
 var defaultClient = &http.Client{Timeout: defaultTimeout}
 
-// Read GETs t.URL and returns the last activity it reports.
+// Read GETs t.URL and returns the last activity it reports. A time in the future is reported as
+// now: the IDE runs the tenant's code, so its answer is tenant input, and a far-future timestamp
+// must not postpone the idle shutdown forever.
 func (r *Reader) Read(ctx context.Context, t Target) (time.Time, error) {
+	ts, err := r.read(ctx, t)
+	if err != nil {
+		return ts, err
+	}
+	if now := time.Now().UTC(); ts.After(now) {
+		return now, nil
+	}
+	return ts, nil
+}
+
+func (r *Reader) read(ctx context.Context, t Target) (time.Time, error) {
 	c := r.Client
 	if c == nil {
 		c = defaultClient

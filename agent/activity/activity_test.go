@@ -96,3 +96,17 @@ func TestRead(t *testing.T) {
 	_, err = r.Read(context.Background(), Target{URL: srv.URL + "/nope", BodyPath: "last_activity"})
 	require.ErrorContains(t, err, "404")
 }
+
+// TestReadClampsTheFuture: an IDE claiming activity in 2099 is read as active now, so the idle
+// timeout still counts from now on.
+func TestReadClampsTheFuture(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"last_activity":"2099-01-01T00:00:00Z"}`))
+	}))
+	defer srv.Close()
+	before := time.Now()
+	got, err := (&Reader{}).Read(context.Background(), Target{URL: srv.URL, BodyPath: "last_activity"})
+	require.NoError(t, err)
+	assert.False(t, got.Before(before.Truncate(time.Second)), "got %v, before the read began", got)
+	assert.False(t, got.After(time.Now()), "got %v, in the future", got)
+}
