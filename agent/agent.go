@@ -58,7 +58,8 @@ type Options struct {
 	// DefaultAccessStrategy is used by workspaces that name none, and advertised. Defaults to none.
 	DefaultAccessStrategy string
 	// LeaderElection makes replicas elect one active agent through a Lease on the compute
-	// cluster. Defaults to false (one replica).
+	// cluster, named for the cluster and the endpoint slice (see leaderElectionID), so per-shard
+	// agents of one cluster each elect their own. Defaults to false (one replica).
 	LeaderElection bool
 	// LeaderElectionNamespace holds the Lease. Defaults to "atrium-system".
 	LeaderElectionNamespace string
@@ -147,7 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		LeaderElection:                opts.LeaderElection,
-		LeaderElectionID:              "atrium-agent-" + opts.ClusterName,
+		LeaderElectionID:              leaderElectionID(opts.ClusterName, opts.EndpointSlice),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 	})

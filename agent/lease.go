@@ -1,0 +1,27 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// maxLeaseNameLength bounds leader-election Lease names. Kubernetes allows 253 characters
+// (a DNS subdomain); 63 keeps them readable in `kubectl get leases` and usable as a label value.
+const maxLeaseNameLength = 63
+
+// leaderElectionID names the Lease the replicas of one agent elect their leader with. An agent
+// is one per compute cluster and endpoint slice: per-shard agents of the same cluster follow
+// different slices and must each have a leader, so the slice is part of the name. Names that
+// would be too long keep a readable prefix and end in a hash of the full name, so distinct
+// (cluster, slice) pairs never share a Lease.
+func leaderElectionID(cluster, endpointSlice string) string {
+	name := "atrium-agent-" + cluster + "-" + endpointSlice
+	if len(name) <= maxLeaseNameLength {
+		return name
+	}
+	sum := sha256.Sum256([]byte(cluster + "/" + endpointSlice))
+	suffix := "-" + hex.EncodeToString(sum[:])[:10]
+	prefix := strings.TrimRight(name[:maxLeaseNameLength-len(suffix)], ".-")
+	return prefix + suffix
+}
