@@ -59,6 +59,10 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
 	HealthAddr string
+	// PprofAddr serves Go's net/http/pprof profiles under /debug/pprof/; "0" disables.
+	// Profiles expose internals and cost CPU while taken: bind it to loopback or a private
+	// network. Defaults to "0".
+	PprofAddr string
 }
 
 func (o *Options) defaults() {
@@ -82,6 +86,9 @@ func (o *Options) defaults() {
 	}
 	if o.HealthAddr == "" {
 		o.HealthAddr = "0"
+	}
+	if o.PprofAddr == "" {
+		o.PprofAddr = "0"
 	}
 }
 
@@ -158,6 +165,7 @@ func Run(ctx context.Context, opts Options) error {
 		Logger:                        logger,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              "atrium-hub",
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,

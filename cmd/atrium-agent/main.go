@@ -77,6 +77,7 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "atrium-system", "namespace of the leader-election Lease")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")
 	f.DurationVar(&opts.ResyncPeriod, "resync-period", 0, "re-check period of running workspaces' access resources (default 60s)")
 	_ = cmd.MarkFlagRequired("cluster-name")
 	_ = cmd.MarkFlagRequired("hub-kubeconfig")

@@ -63,6 +63,7 @@ identity in the atrium:hub-controllers group.`,
 	f.DurationVar(&opts.TimeUnit, "time-unit", time.Minute, "length of one minute of idle timeouts and lifetimes (testing and demos only, e.g. 1s)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")
 	_ = cmd.MarkFlagRequired("hub-kubeconfig")
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	zapOpts.BindFlags(goFlags)

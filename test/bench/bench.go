@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +61,13 @@ type Config struct {
 	Prefix string
 	// PhaseTimeout bounds each phase. Defaults to 10 minutes plus 1 s per workspace.
 	PhaseTimeout time.Duration
+	// ProfileDir, when set, receives pprof profiles of the agents and the hub controller: CPU
+	// during the burst, heap with every workspace in place, a goroutine dump halfway through
+	// the burst. Defaults to none (no profiles).
+	ProfileDir string
+	// CPUProfilePart is the length of each CPU profile request during the burst; the parts
+	// are merged. Defaults to 20 seconds.
+	CPUProfilePart time.Duration
 	// Logf, when set, reports progress.
 	Logf func(format string, args ...any)
 }
@@ -82,6 +91,9 @@ func (c *Config) defaults() {
 	if c.PhaseTimeout == 0 {
 		c.PhaseTimeout = 10*time.Minute + time.Duration(c.N)*time.Second
 	}
+	if c.CPUProfilePart == 0 {
+		c.CPUProfilePart = 20 * time.Second
+	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
@@ -96,6 +108,7 @@ type run struct {
 	hubTrack  map[string]*tracker // per org: the workspaces of the run
 	vwTrack   *tracker            // floor: execution profiles through the APIExport virtual workspace
 	podTrack  map[string]*tracker // floor: pods per compute cluster
+	prof      *profiler           // nil: no profiles
 	res       *Results
 }
 
@@ -107,6 +120,13 @@ func RunBench(ctx context.Context, stack *Stack, cfg Config) (*Results, error) {
 	cfg.defaults()
 	r := &run{cfg: cfg, stack: stack, orgClient: map[string]client.Client{}, hubTrack: map[string]*tracker{}, podTrack: map[string]*tracker{}}
 	r.res = &Results{N: cfg.N, Orgs: cfg.Orgs, Clusters: len(Clusters), Concurrency: cfg.Concurrency, Started: time.Now().UTC()}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("failed to create %s: %w", cfg.ProfileDir, err)
+		}
+		r.prof = &profiler{dir: cfg.ProfileDir, targets: stack.Pprof, cpuPart: cfg.CPUProfilePart, logf: cfg.Logf}
+		r.res.Profiles = map[string]*ProfileSummary{}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -127,7 +147,7 @@ func RunBench(ctx context.Context, stack *Stack, cfg Config) (*Results, error) {
 		{"idle resources", func(ctx context.Context) error { return r.sampleResources(ctx, "idle") }},
 		{"floor", r.floor},
 		{"burst", r.burst},
-		{"loaded resources", func(ctx context.Context) error { return r.sampleResources(ctx, "loaded") }},
+		{"loaded resources", r.loaded},
 		{"stop/start", r.stopStart},
 		{"churn", r.churn},
 		{"agent restart", r.agentRestart},
@@ -229,38 +249,80 @@ func (r *run) startTrackers(ctx context.Context) error {
 // burst creates N workspaces across the orgs with Concurrency creates in flight and measures
 // each one from just before its create to the watch event showing it Available.
 func (r *run) burst(ctx context.Context) error {
-	before, err := r.reconciles(ctx)
+	before, err := r.scrapeAll(ctx)
 	if err != nil {
 		return err
 	}
+	var cpu *cpuRecording
+	if r.prof != nil {
+		cpu = r.prof.startCPU(ctx)
+	}
+	var done atomic.Int64
+	ended, dumped := make(chan struct{}), make(chan struct{})
+	go r.dumpGoroutinesHalfway(ctx, &done, ended, dumped)
+	created, stageAt := make([]time.Time, r.cfg.N), make([][]time.Time, r.cfg.N)
 	start := time.Now()
 	lat, err := r.forEach(ctx, r.cfg.N, func(ctx context.Context, i int) (time.Duration, error) {
 		org, name := r.orgs[i%len(r.orgs)], r.workspaceName(i)
-		w := r.hubTrack[org].expect(name, available)
+		t := r.hubTrack[org]
+		sw := stageWaiters(t, name)
+		w := t.expect(name, available)
 		t0 := time.Now()
 		if err := r.orgClient[org].Create(ctx, r.newWorkspace(name)); err != nil {
 			return 0, fmt.Errorf("failed to create workspace %s/%s: %w", org, name, err)
 		}
 		at, err := w.wait(ctx)
+		created[i], stageAt[i] = t0, stageTimes(t, name, sw)
 		if err != nil {
-			return 0, fmt.Errorf("workspace %s/%s not Available: %w; last: %s", org, name, err, describe(r.hubTrack[org].latestOf(name)))
+			return 0, fmt.Errorf("workspace %s/%s not Available: %w; last: %s", org, name, err, describe(t.latestOf(name)))
 		}
+		done.Add(1)
 		return at.Sub(t0), nil
 	})
+	r.res.Stages = stageLatencies(created, stageAt)
+	elapsed := time.Since(start)
+	close(ended)
+	<-dumped
+	if cpu != nil {
+		// Profiles of a failed burst are the most telling: keep them either way.
+		if perr := cpu.stop(ctx, r.res.Profiles); perr != nil {
+			r.cfg.Logf("bench: CPU profiles incomplete: %v", perr)
+		}
+	}
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	after, err := r.reconciles(ctx)
+	after, err := r.scrapeAll(ctx)
 	if err != nil {
 		return err
 	}
 	r.res.Latency = percentiles(lat)
 	r.res.Throughput = Throughput{
-		BurstSeconds:                  elapsed.Seconds(),
-		AvailablePerSecond:            float64(r.cfg.N) / elapsed.Seconds(),
-		AgentReconcilesPerSecond:      (after.agents - before.agents) / elapsed.Seconds(),
-		HubControllerReconcilesPerSec: (after.hub - before.hub) / elapsed.Seconds(),
+		BurstSeconds:       elapsed.Seconds(),
+		AvailablePerSecond: float64(r.cfg.N) / elapsed.Seconds(),
+	}
+	r.res.Controllers, r.res.Requests = map[string]ControllerActivity{}, map[string]RequestActivity{}
+	for name, a := range after {
+		b := before[name]
+		reconciles := delta(a.sumBy("controller_runtime_reconcile_total", "controller", ""), b.sumBy("controller_runtime_reconcile_total", "controller", ""))
+		errs := delta(a.sumBy("controller_runtime_reconcile_errors_total", "controller", ""), b.sumBy("controller_runtime_reconcile_errors_total", "controller", ""))
+		total := 0.0
+		for c, n := range reconciles {
+			r.res.Controllers[name+"/"+c] = ControllerActivity{Reconciles: n, Errors: errs[c], PerWorkspace: n / float64(r.cfg.N)}
+			total += n
+		}
+		if strings.HasPrefix(name, "agent-") {
+			r.res.Throughput.AgentReconcilesPerSecond += total / elapsed.Seconds()
+		} else {
+			r.res.Throughput.HubControllerReconcilesPerSec += total / elapsed.Seconds()
+		}
+		byMethod := delta(a.sumBy("rest_client_requests_total", "method", ""), b.sumBy("rest_client_requests_total", "method", ""))
+		all := 0.0
+		for _, n := range byMethod {
+			all += n
+		}
+		conflicts := a.sum("rest_client_requests_total", `code="409"`) - b.sum("rest_client_requests_total", `code="409"`)
+		r.res.Requests[name] = RequestActivity{ByMethod: byMethod, Conflicts: conflicts, PerWorkspace: all / float64(r.cfg.N)}
 	}
 	r.res.Placement = map[string]int{}
 	for i := range r.cfg.N {
@@ -272,24 +334,57 @@ func (r *run) burst(ctx context.Context) error {
 	return nil
 }
 
-type reconcileCounts struct{ agents, hub float64 }
-
-// reconciles reads controller_runtime_reconcile_total of every agent and the hub controller.
-func (r *run) reconciles(ctx context.Context) (reconcileCounts, error) {
-	var c reconcileCounts
-	for _, a := range r.stack.Agents {
-		m, err := scrape(ctx, a.MetricsURL())
+// scrapeAll reads the metrics of every agent and the hub controller, by process name.
+func (r *run) scrapeAll(ctx context.Context) (map[string]metrics, error) {
+	out := map[string]metrics{}
+	for name, p := range r.processes() {
+		m, err := scrape(ctx, p.metricsURL)
 		if err != nil {
-			return c, err
+			return nil, err
 		}
-		c.agents += m.sum("controller_runtime_reconcile_total", "")
+		out[name] = m
 	}
-	m, err := scrape(ctx, r.stack.HubController.MetricsURL())
-	if err != nil {
-		return c, err
+	return out, nil
+}
+
+// delta is a - b per key of a.
+func delta(a, b map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(a))
+	for k, v := range a {
+		out[k] = v - b[k]
 	}
-	c.hub = m.sum("controller_runtime_reconcile_total", "")
-	return c, nil
+	return out
+}
+
+// dumpGoroutinesHalfway takes the goroutine dumps once half the burst is Available (or the
+// burst ended), then closes dumped.
+func (r *run) dumpGoroutinesHalfway(ctx context.Context, done *atomic.Int64, ended <-chan struct{}, dumped chan<- struct{}) {
+	defer close(dumped)
+	if r.prof == nil {
+		return
+	}
+	_ = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
+		select {
+		case <-ended:
+			return true, nil
+		default:
+			return done.Load() >= int64(r.cfg.N/2), nil
+		}
+	})
+	if err := r.prof.goroutines(context.WithoutCancel(ctx), r.res.Profiles); err != nil {
+		r.cfg.Logf("bench: goroutine dumps incomplete: %v", err)
+	}
+}
+
+// loaded samples the resources with every workspace in place and takes heap profiles.
+func (r *run) loaded(ctx context.Context) error {
+	if err := r.sampleResources(ctx, "loaded"); err != nil {
+		return err
+	}
+	if r.prof == nil {
+		return nil
+	}
+	return r.prof.heap(ctx, r.res.Profiles)
 }
 
 // forEach runs fn for 0…n-1 with Concurrency calls in flight and returns their durations.
@@ -362,7 +457,11 @@ func toWorkspace(u *unstructured.Unstructured) *workspacesv1alpha1.Workspace {
 // available: Available for the current generation.
 func available(u *unstructured.Unstructured) bool {
 	ws := toWorkspace(u)
-	if ws == nil || ws.Status.ObservedGeneration != ws.Generation {
+	return ws != nil && availableWorkspace(ws)
+}
+
+func availableWorkspace(ws *workspacesv1alpha1.Workspace) bool {
+	if ws.Status.ObservedGeneration != ws.Generation {
 		return false
 	}
 	c := ws.GetCondition(workspacesv1alpha1.ConditionAvailable)

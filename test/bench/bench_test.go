@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	hubplacement "github.com/atrium-dev/atrium/hub/placement"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -35,17 +36,51 @@ func TestBench(t *testing.T) {
 		t.Skip("benchmarks run with ATRIUM_BENCH=1 (make bench)")
 	}
 	n, orgs := envInt(t, "BENCH_N", 200), envInt(t, "BENCH_ORGS", 10)
-	res, err := RunBench(context.Background(), stack, Config{N: n, Orgs: orgs, Logf: t.Logf})
 	root := repoRoot()
+	out := envString("BENCH_OUTPUT", filepath.Join(root, "_output", "bench"))
+	res, err := RunBench(context.Background(), stack, Config{N: n, Orgs: orgs, Logf: t.Logf, ProfileDir: filepath.Join(out, "profiles")})
 	if res != nil {
-		require.NoError(t, WriteJSON(filepath.Join(root, "_output", "bench", "results.json"), res))
+		require.NoError(t, WriteJSON(filepath.Join(out, "results.json"), res))
+		logStages(t, res)
+		logProfiles(t, res)
 	}
 	require.NoError(t, err)
+	var before *Results
+	if path := os.Getenv("BENCH_BASELINE"); path != "" {
+		before, err = ReadJSON(path)
+		require.NoError(t, err)
+	}
 	cmd := "BENCH_N=" + strconv.Itoa(n) + " BENCH_ORGS=" + strconv.Itoa(orgs) + " make bench"
-	require.NoError(t, WriteMarkdown(filepath.Join(root, "BENCHMARKS.md"), cmd, res))
+	require.NoError(t, WriteMarkdown(envString("BENCH_MARKDOWN", filepath.Join(root, "BENCHMARKS.md")), cmd, res, before))
 	t.Logf("latency p50/p90/p99 %.2f/%.2f/%.2f s; floor %.2f/%.2f/%.2f s; ratio %.1f/%.1f/%.1f; %.2f Available/s",
 		res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Floor.Total.P50, res.Floor.Total.P90, res.Floor.Total.P99,
 		res.Ratio.P50, res.Ratio.P90, res.Ratio.P99, res.Throughput.AvailablePerSecond)
+}
+
+// logStages prints where the burst's time went.
+func logStages(t *testing.T, res *Results) {
+	t.Helper()
+	for _, st := range res.Stages {
+		t.Logf("stage %-55s from create p50 %6.2f s p90 %6.2f s; step p50 %6.2f s p90 %6.2f s", st.Name, st.FromCreate.P50, st.FromCreate.P90, st.Step.P50, st.Step.P90)
+	}
+}
+
+// logProfiles prints the top functions of every process's profiles.
+func logProfiles(t *testing.T, res *Results) {
+	t.Helper()
+	for _, name := range sortedKeys(res.Profiles) {
+		s := res.Profiles[name]
+		for _, e := range s.CPUTop {
+			t.Logf("profile %s cpu flat: %8s %5.1f%%  %s", name, e.Flat, e.FlatPct, e.Function)
+		}
+		for _, e := range s.CPUTopAtrium {
+			t.Logf("profile %s cpu cum (atrium): %8s %5.1f%%  %s", name, e.Cum, e.CumPct, e.Function)
+		}
+		for _, e := range s.HeapTop {
+			t.Logf("profile %s heap: %8s %5.1f%%  %s", name, e.Flat, e.FlatPct, e.Function)
+		}
+		t.Logf("profile %s: %d goroutines waiting for a client rate limiter halfway through the burst", name, s.ThrottledGoroutines)
+	}
 }
 
 // TestBenchSmoke runs the harness at a tiny size so it cannot rot: it checks the results are
@@ -56,10 +91,18 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := RunBench(ctx, stack, Config{N: 4, Orgs: 1, Logf: t.Logf, PhaseTimeout: 2 * time.Minute})
+	dir := t.TempDir()
+	res, err := RunBench(ctx, stack, Config{N: 4, Orgs: 1, Logf: t.Logf, PhaseTimeout: 2 * time.Minute,
+		ProfileDir: filepath.Join(dir, "profiles"), CPUProfilePart: time.Second})
 	require.NoError(t, err)
 
 	require.Equal(t, 4, res.Latency.Count, "every workspace became Available")
+	logStages(t, res)
+	require.Len(t, res.Stages, len(stages))
+	for _, st := range res.Stages {
+		require.Equal(t, 4, st.FromCreate.Count, "every workspace reached %q", st.Name)
+		require.LessOrEqual(t, st.FromCreate.P50, res.Latency.Max, "%q comes before Available", st.Name)
+	}
 	require.Equal(t, 4, res.Floor.Total.Count)
 	placed := 0
 	for cluster, n := range res.Placement {
@@ -87,10 +130,34 @@ func TestBenchSmoke(t *testing.T) {
 	require.Zero(t, res.AgentRestart.HubWrites, "no hub writes for unchanged workspaces: %v", res.AgentRestart.Examples)
 	require.Positive(t, res.AgentRestart.Seconds)
 	require.Positive(t, res.HubRestart.StatusSyncSeconds)
+	require.Positive(t, res.Controllers["hub-controller/"+hubplacement.ControllerName].Reconciles, "per-controller reconciles: %v", res.Controllers)
+	for _, name := range []string{"agent-east", "agent-west", "hub-controller"} {
+		require.Positive(t, res.Requests[name].PerWorkspace, "%s made API requests", name)
+		s := res.Profiles[name]
+		require.NotNil(t, s, "%s was profiled", name)
+		for _, f := range []string{s.CPUFile, s.HeapFile, s.GoroutineFile} {
+			require.NotEmpty(t, f, "%s profiles: %+v", name, s)
+			require.FileExists(t, filepath.Join(dir, "profiles", f))
+		}
+		require.NotEmpty(t, s.CPUTop, "%s: top CPU functions", name)
+		require.NotEmpty(t, s.HeapTop, "%s: top heap functions", name)
+	}
 
-	dir := t.TempDir()
 	require.NoError(t, WriteJSON(filepath.Join(dir, "results.json"), res))
-	require.NoError(t, WriteMarkdown(filepath.Join(dir, "BENCHMARKS.md"), "smoke", res))
+	again, err := ReadJSON(filepath.Join(dir, "results.json"))
+	require.NoError(t, err)
+	require.NoError(t, WriteMarkdown(filepath.Join(dir, "BENCHMARKS.md"), "smoke", res, again))
+	md, err := os.ReadFile(filepath.Join(dir, "BENCHMARKS.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "## Before and after")
+	require.Contains(t, string(md), "## Profiles")
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 func envInt(t *testing.T, name string, def int) int {

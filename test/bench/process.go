@@ -107,3 +107,32 @@ func (m metrics) sum(name, labelSubstring string) float64 {
 	}
 	return total
 }
+
+// sumBy adds the values of the samples of name by the value of their label label, counting
+// only samples whose labels contain labelSubstring.
+func (m metrics) sumBy(name, label, labelSubstring string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range m {
+		rest, ok := strings.CutPrefix(line, name+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "}")
+		if !ok || (labelSubstring != "" && !strings.Contains(labels, labelSubstring)) {
+			continue
+		}
+		_, after, ok := strings.Cut(","+labels, ","+label+`="`)
+		if !ok {
+			continue
+		}
+		key, _, _ := strings.Cut(after, `"`)
+		f := strings.Fields(value)
+		if len(f) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+			out[key] += v
+		}
+	}
+	return out
+}

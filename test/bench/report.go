@@ -30,8 +30,8 @@ func WriteJSON(path string, r *Results) error {
 const reportMarker = "<!-- end of generated figures: notes below are kept by `make bench` -->"
 
 // WriteMarkdown regenerates the figures of the BENCHMARKS.md at path from r, keeping whatever
-// follows reportMarker.
-func WriteMarkdown(path, command string, r *Results) error {
+// follows reportMarker. before, when set, is an earlier run (of earlier code) to compare with.
+func WriteMarkdown(path, command string, r, before *Results) error {
 	notes := ""
 	if old, err := os.ReadFile(path); err == nil {
 		if _, after, ok := strings.Cut(string(old), reportMarker); ok {
@@ -56,6 +56,9 @@ func WriteMarkdown(path, command string, r *Results) error {
 	p("| Versions | kcp %s, Kubernetes %s (compute clusters), kwok %s, %s, commit %s |", r.Machine.KCP, r.Machine.Kubernetes, r.Machine.Kwok, r.Machine.Go, r.Machine.Commit)
 	p("| Size | N = %d workspaces over %d orgs, created in one burst with %d creates in flight; placed %s |", r.N, r.Orgs, r.Concurrency, placement(r.Placement))
 	p("")
+	if before != nil {
+		writeComparison(p, r, before)
+	}
 	p("## 1. End-to-end latency against the floor")
 	p("")
 	p("Ours: from just before the tenant's create in kcp to the watch event showing the hub Workspace `Available` for its")
@@ -75,6 +78,17 @@ func WriteMarkdown(path, command string, r *Results) error {
 	row("Floor: Deployment+Service+PVC → pod Running", r.Floor.ComputePodRunning)
 	p("| **Ratio Atrium / floor** | **%.1f×** | **%.1f×** | **%.1f×** | | |", r.Ratio.P50, r.Ratio.P90, r.Ratio.P99)
 	p("")
+	if len(r.Stages) > 0 {
+		p("Where the time goes: the first watch event showing each stage, from the create and from the stage before (a stage")
+		p("shown in the same event as the one before counts 0 s).")
+		p("")
+		p("| Stage | from create p50 | p90 | p99 | step p50 | step p90 | step p99 |")
+		p("|---|---|---|---|---|---|---|")
+		for _, st := range r.Stages {
+			p("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |", st.Name, st.FromCreate.P50, st.FromCreate.P90, st.FromCreate.P99, st.Step.P50, st.Step.P90, st.Step.P99)
+		}
+		p("")
+	}
 	p("## 2. Throughput")
 	p("")
 	p("| Figure | Value |")
@@ -84,11 +98,42 @@ func WriteMarkdown(path, command string, r *Results) error {
 	p("| Agent reconciles (all controllers, both agents; `controller_runtime_reconcile_total`) | %.1f /s |", r.Throughput.AgentReconcilesPerSecond)
 	p("| Hub controller reconciles | %.1f /s |", r.Throughput.HubControllerReconcilesPerSec)
 	p("")
+	if len(r.Controllers) > 0 {
+		p("Reconciles per controller during the burst (`controller_runtime_reconcile_total`, `…_errors_total`):")
+		p("")
+		p("| Process / controller | reconciles | per workspace | errors |")
+		p("|---|---|---|---|")
+		for _, name := range sortedKeys(r.Controllers) {
+			c := r.Controllers[name]
+			p("| %s | %.0f | %.1f | %.0f |", name, c.Reconciles, c.PerWorkspace, c.Errors)
+		}
+		p("")
+	}
+	if len(r.Requests) > 0 {
+		p("API requests during the burst (`rest_client_requests_total`; throttled: goroutines waiting for client-go's rate limiter")
+		p("in a goroutine dump halfway through the burst):")
+		p("")
+		p("| Process | per workspace | by method | 409 Conflict | throttled |")
+		p("|---|---|---|---|---|")
+		for _, name := range sortedKeys(r.Requests) {
+			q := r.Requests[name]
+			var methods []string
+			for _, m := range sortedKeys(q.ByMethod) {
+				methods = append(methods, fmt.Sprintf("%s %.0f", m, q.ByMethod[m]))
+			}
+			throttled := "–"
+			if s := r.Profiles[name]; s != nil && s.GoroutineFile != "" {
+				throttled = fmt.Sprintf("%d", s.ThrottledGoroutines)
+			}
+			p("| %s | %.1f | %s | %.0f | %s |", name, q.PerWorkspace, strings.Join(methods, ", "), q.Conflicts, throttled)
+		}
+		p("")
+	}
 	p("## 3. Memory, CPU and goroutines")
 	p("")
 	p("RSS is `VmRSS` of `/proc/<pid>/status`; CPU is `utime+stime` of `/proc/<pid>/stat` since the process started;")
 	p("goroutines are `go_goroutines` of the process's `/metrics`. Idle: before the run's workspaces (the processes had")
-	p("started the stack); loaded: N workspaces Available. Per 1,000 is (loaded − idle) × 1,000 / N.")
+	p("started the stack); loaded: N workspaces Available. Per 1,000 is (loaded − idle) × 1,000 / N: %s.", perThousandNote(r.N))
 	p("")
 	p("| Process | RSS idle (MiB) | RSS loaded (MiB) | RSS per 1,000 (MiB) | CPU loaded (s) | CPU per 1,000 (s) | goroutines idle → loaded |")
 	p("|---|---|---|---|---|---|---|")
@@ -138,6 +183,9 @@ func WriteMarkdown(path, command string, r *Results) error {
 	row("Stop → Stopped", r.Stop)
 	row("Start → Available", r.Start)
 	p("")
+	if len(r.Profiles) > 0 {
+		writeProfiles(p, r)
+	}
 	p("## Published figures of peers, for context")
 	p("")
 	p("Not measured here, on other hardware and workloads: orders of magnitude only. The figures are those quoted in issue 7;")
@@ -149,7 +197,7 @@ func WriteMarkdown(path, command string, r *Results) error {
 	p("| Open Cluster Management / Maestro | ≈ 0.76 s average apply time at light load (first 20 of 20-every-30 s); server creation velocity avg 54 resources/s | [maestro test/performance/README.md](https://github.com/openshift-online/maestro/blob/main/test/performance/README.md) |")
 	p("| KubeFleet | member agent restart resync p90 ≈ 11 min for ≈ 200K objects; member agents ≈ 33–80 MB | [KubeFleet Performance and Scalability Report - Q1 2026](https://kubefleet.dev/blog/2026/) (KubeFleet blog, 2026-04-07) |")
 	p("")
-	p("Raw figures of the last run: `_output/bench/results.json` (not committed).")
+	p("Raw figures of the last run: `_output/bench/results.json`, profiles in `_output/bench/profiles/` (not committed).")
 	p("")
 	p("%s", reportMarker)
 	b.WriteString(strings.TrimPrefix(notes, "\n"))
@@ -178,4 +226,129 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func perThousandNote(n int) string {
+	if n >= 1000 {
+		return fmt.Sprintf("measured with %d workspaces in place", n)
+	}
+	return fmt.Sprintf("a linear extrapolation from %d workspaces, rerun with BENCH_N ≥ 1000 to measure it", n)
+}
+
+// writeComparison writes the before/after table of two runs.
+func writeComparison(p func(string, ...any), after, before *Results) {
+	p("## Before and after")
+	p("")
+	p("Before: the same harness on commit %s (N = %d over %d orgs, %s). After: this run. Each latency ratio is against", before.Machine.Commit, before.N, before.Orgs, before.Started.Format("2006-01-02 15:04 MST"))
+	p("the floor measured in its own run.")
+	p("")
+	p("| Figure | before | after |")
+	p("|---|---|---|")
+	row := func(name, format string, b, a float64) {
+		p("| %s | "+format+" | "+format+" |", name, b, a)
+	}
+	row("create → Available p50 (s)", "%.2f", before.Latency.P50, after.Latency.P50)
+	row("create → Available p90 (s)", "%.2f", before.Latency.P90, after.Latency.P90)
+	row("create → Available p99 (s)", "%.2f", before.Latency.P99, after.Latency.P99)
+	row("floor p50 (s)", "%.2f", before.Floor.Total.P50, after.Floor.Total.P50)
+	row("**ratio to the floor p50**", "**%.1f×**", before.Ratio.P50, after.Ratio.P50)
+	row("ratio to the floor p90", "%.1f×", before.Ratio.P90, after.Ratio.P90)
+	row("ratio to the floor p99", "%.1f×", before.Ratio.P99, after.Ratio.P99)
+	row("burst: first create → last Available (s)", "%.1f", before.Throughput.BurstSeconds, after.Throughput.BurstSeconds)
+	row("workspaces reaching Available (/s)", "%.2f", before.Throughput.AvailablePerSecond, after.Throughput.AvailablePerSecond)
+	row("hub controller reconciles (/s)", "%.1f", before.Throughput.HubControllerReconcilesPerSec, after.Throughput.HubControllerReconcilesPerSec)
+	row("hub controller reconciles per workspace", "%.1f", perWorkspace(before, "hub-controller/"), perWorkspace(after, "hub-controller/"))
+	row("agent reconciles (/s, both agents)", "%.1f", before.Throughput.AgentReconcilesPerSecond, after.Throughput.AgentReconcilesPerSecond)
+	row("agent reconciles per workspace", "%.1f", perWorkspace(before, "agent-"), perWorkspace(after, "agent-"))
+	for _, name := range sortedKeys(after.Requests) {
+		row(name+" API requests per workspace", "%.1f", before.Requests[name].PerWorkspace, after.Requests[name].PerWorkspace)
+	}
+	for _, name := range sortedKeys(after.PerThousand) {
+		row(name+" RSS per 1,000 workspaces (MiB)", "%.0f", before.PerThousand[name].RSSMiB, after.PerThousand[name].RSSMiB)
+		row(name+" CPU per 1,000 workspaces (s)", "%.1f", before.PerThousand[name].CPUSeconds, after.PerThousand[name].CPUSeconds)
+	}
+	row("stop → Stopped p50 (s)", "%.2f", before.Stop.P50, after.Stop.P50)
+	row("start → Available p50 (s)", "%.2f", before.Start.P50, after.Start.P50)
+	row("agent restart → every workspace verified (s)", "%.1f", before.AgentRestart.Seconds, after.AgentRestart.Seconds)
+	p("")
+}
+
+// perWorkspace is the reconciles of the controllers whose key starts with prefix, per workspace.
+func perWorkspace(r *Results, prefix string) float64 {
+	total := 0.0
+	for name, c := range r.Controllers {
+		if strings.HasPrefix(name, prefix) {
+			total += c.Reconciles
+		}
+	}
+	if r.N == 0 {
+		return 0
+	}
+	return total / float64(r.N)
+}
+
+// writeProfiles writes the top functions of each process's profiles.
+func writeProfiles(p func(string, ...any), r *Results) {
+	p("## Profiles")
+	p("")
+	p("pprof profiles taken over `--pprof-bind-address`: CPU during the burst (consecutive parts merged), heap with every")
+	p("workspace in place (`inuse_space` after a GC). Read them with `go tool pprof -http=: _output/bench/profiles/<file>`.")
+	for _, name := range sortedKeys(r.Profiles) {
+		s := r.Profiles[name]
+		p("")
+		p("### %s", name)
+		p("")
+		p("CPU (`%s`, %.0f s of wall time), flat; and Atrium's own functions by cumulative time:", s.CPUFile, s.CPUSampledSeconds)
+		p("")
+		p("| flat | flat %% | function | | cum | cum %% | Atrium function |")
+		p("|---|---|---|---|---|---|---|")
+		for i := 0; i < 10 && (i < len(s.CPUTop) || i < len(s.CPUTopAtrium)); i++ {
+			var a, b TopEntry
+			if i < len(s.CPUTop) {
+				a = s.CPUTop[i]
+			}
+			if i < len(s.CPUTopAtrium) {
+				b = s.CPUTopAtrium[i]
+			}
+			p("| %s | %s | `%s` | | %s | %s | `%s` |", a.Flat, pct(a.FlatPct, a.Function), shortFunc(a.Function), b.Cum, pct(b.CumPct, b.Function), shortFunc(b.Function))
+		}
+		p("")
+		p("Heap in use (`%s`):", s.HeapFile)
+		p("")
+		p("| flat | flat %% | function |")
+		p("|---|---|---|")
+		for i := 0; i < 8 && i < len(s.HeapTop); i++ {
+			h := s.HeapTop[i]
+			p("| %s | %.1f%% | `%s` |", h.Flat, h.FlatPct, shortFunc(h.Function))
+		}
+	}
+	p("")
+}
+
+func pct(v float64, function string) string {
+	if function == "" {
+		return ""
+	}
+	return fmt.Sprintf("%.1f%%", v)
+}
+
+// shortFunc drops the module paths of a function name, keeping package.Function.
+func shortFunc(f string) string {
+	if i := strings.LastIndex(f, "/"); i >= 0 {
+		return f[i+1:]
+	}
+	return f
+}
+
+// ReadJSON reads results written by WriteJSON.
+func ReadJSON(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	r := &Results{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("failed to decode %s: %w", path, err)
+	}
+	return r, nil
 }

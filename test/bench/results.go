@@ -22,6 +22,8 @@ type Results struct {
 
 	// Latency is tenant create → hub status Available, per workspace of the burst.
 	Latency Percentiles `json:"latency"`
+	// Stages split Latency: when the burst's workspaces reached each stage on the way.
+	Stages []StageLatency `json:"stages"`
 	// Floor is the same chain done by the thinnest client, in the same run.
 	Floor Floor `json:"floor"`
 	// Ratio is Latency / Floor.Total per percentile: the headline.
@@ -39,6 +41,33 @@ type Results struct {
 	HubRestart   HubRestart                `json:"hubRestart"`
 	Stop         Percentiles               `json:"stop"`
 	Start        Percentiles               `json:"start"`
+	// Controllers are the reconciles of every controller during the burst, by process and
+	// controller ("hub-controller/atrium-hub-placement").
+	Controllers map[string]ControllerActivity `json:"controllers"`
+	// Requests are the API requests every process made during the burst
+	// (rest_client_requests_total), by process.
+	Requests map[string]RequestActivity `json:"requests"`
+	// Profiles are the pprof profiles of every process, by process; empty when the run took
+	// none (Config.ProfileDir unset).
+	Profiles map[string]*ProfileSummary `json:"profiles,omitempty"`
+}
+
+// ControllerActivity is what one controller did during the burst.
+type ControllerActivity struct {
+	Reconciles float64 `json:"reconciles"`
+	Errors     float64 `json:"errors"`
+	// PerWorkspace is Reconciles / N.
+	PerWorkspace float64 `json:"perWorkspace"`
+}
+
+// RequestActivity counts a process's API requests during the burst.
+type RequestActivity struct {
+	// ByMethod counts requests by HTTP method.
+	ByMethod map[string]float64 `json:"byMethod"`
+	// Conflicts counts answers 409 (optimistic-lock conflicts and AlreadyExists).
+	Conflicts float64 `json:"conflicts"`
+	// PerWorkspace is all requests / N.
+	PerWorkspace float64 `json:"perWorkspace"`
 }
 
 // Percentiles summarize latencies in seconds (nearest rank).
@@ -144,6 +173,7 @@ func (r *Results) finish() {
 	}
 	idle, loaded := r.Resources["idle"], r.Resources["loaded"]
 	r.PerThousand = map[string]ProcessSample{}
+	// Measured, not extrapolated, when N >= 1,000: the average cost of each 1,000 of N.
 	scale := 1000 / float64(r.N)
 	for name, l := range loaded {
 		i := idle[name]

@@ -69,13 +69,28 @@ type Stack struct {
 	Env           *testbed.Env
 	Agents        map[string]*testbed.Agent
 	HubController *testbed.HubController
-	ide           *httptest.Server
+	// Pprof are the pprof base URLs (http://127.0.0.1:port) of the measured processes, by
+	// process name ("agent-east", "hub-controller").
+	Pprof map[string]string
+	ide   *httptest.Server
+}
+
+// pprofArg returns the --pprof-bind-address flag of a measured process on a free loopback port
+// and records its URL under name.
+func (s *Stack) pprofArg(name string) (string, error) {
+	port, err := testbed.FreePort()
+	if err != nil {
+		return "", fmt.Errorf("failed to find a port for the pprof endpoint of %s: %w", name, err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	s.Pprof[name] = "http://" + addr
+	return "--pprof-bind-address=" + addr, nil
 }
 
 // StartStack bootstraps the hub and starts the hub controller and the agents on env, the way
 // test/e2e/hub and `atrium dev up` do.
 func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
-	s := &Stack{Env: env, Agents: map[string]*testbed.Agent{}}
+	s := &Stack{Env: env, Agents: map[string]*testbed.Agent{}, Pprof: map[string]string{}}
 	s.ide = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"last_activity":"2026-11-20T12:00:00Z"}`))
 	}))
@@ -87,9 +102,13 @@ func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
 		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
 			return nil, fmt.Errorf("failed to register the agent of %s: %w", name, err)
 		}
+		pprof, err := s.pprofArg("agent-" + name)
+		if err != nil {
+			return nil, err
+		}
 		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Args: []string{
 			"--heartbeat-period=" + heartbeatPeriod.String(), "--default-access-strategy=" + strategyName,
-			"--labels=region=" + name, "--zap-log-level=info",
+			"--labels=region=" + name, "--zap-log-level=info", pprof,
 		}})
 		if err != nil {
 			return nil, err
@@ -99,7 +118,11 @@ func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
 			return nil, err
 		}
 	}
-	h, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--zap-log-level=info"}})
+	pprof, err := s.pprofArg("hub-controller")
+	if err != nil {
+		return nil, err
+	}
+	h, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--zap-log-level=info", pprof}})
 	if err != nil {
 		return nil, err
 	}

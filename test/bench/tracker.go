@@ -55,6 +55,22 @@ func (w *waiter) wait(ctx context.Context) (time.Time, error) {
 	}
 }
 
+// forget drops a waiter that is no longer waited for.
+func (t *tracker) forget(key string, w *waiter) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ws := t.waiters[key]
+	for i := range ws {
+		if ws[i] == w {
+			t.waiters[key] = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(t.waiters[key]) == 0 {
+		delete(t.waiters, key)
+	}
+}
+
 // latestOf returns the last object seen for key, or nil.
 func (t *tracker) latestOf(key string) *unstructured.Unstructured {
 	t.mu.Lock()
