@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -63,6 +64,10 @@ type Options struct {
 	// Profiles expose internals and cost CPU while taken: bind it to loopback or a private
 	// network. Defaults to "0".
 	PprofAddr string
+	// MaxConcurrentReconciles is how many Workspaces (or WorkspaceTemplates) each hub
+	// controller reconciles at once. Their work is mostly waiting for kcp, so more than the
+	// CPUs helps; placement decisions stay serialized inside (hub/placement). Defaults to 4.
+	MaxConcurrentReconciles int
 }
 
 func (o *Options) defaults() {
@@ -89,6 +94,9 @@ func (o *Options) defaults() {
 	}
 	if o.PprofAddr == "" {
 		o.PprofAddr = "0"
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 4
 	}
 }
 
@@ -142,6 +150,19 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
+// controllerOptions sets the concurrency of every controller reconciling Workspaces or
+// WorkspaceTemplates (all of the hub's but clusterhealth, which judges a handful of
+// ComputeClusters).
+func controllerOptions(scheme *runtime.Scheme, concurrency int) config.Controller {
+	perKind := map[string]int{}
+	for _, obj := range []runtime.Object{&workspacesv1alpha1.Workspace{}, &workspacesv1alpha1.WorkspaceTemplate{}} {
+		if gvks, _, err := scheme.ObjectKinds(obj); err == nil {
+			perKind[gvks[0].GroupKind().String()] = concurrency
+		}
+	}
+	return config.Controller{GroupKindConcurrency: perKind}
+}
+
 // Run runs the hub controller until ctx ends.
 func Run(ctx context.Context, opts Options) error {
 	opts.defaults()
@@ -166,6 +187,7 @@ func Run(ctx context.Context, opts Options) error {
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.HealthAddr,
 		PprofBindAddress:              opts.PprofAddr,
+		Controller:                    controllerOptions(scheme, opts.MaxConcurrentReconciles),
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              "atrium-hub",
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
@@ -204,6 +226,6 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to add readiness check: %w", err)
 	}
 	logger.Info("starting hub controller", "endpointSlice", opts.EndpointSlice, "heartbeatGrace", opts.HeartbeatGrace,
-		"deletionTimeout", opts.DeletionTimeout, "leaderElection", opts.LeaderElection)
+		"deletionTimeout", opts.DeletionTimeout, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
 	return mgr.Start(ctx)
 }

@@ -27,6 +27,8 @@ func newCommand() *cobra.Command {
 	var (
 		opts          hub.Options
 		hubKubeconfig string
+		qps           float32
+		burst         int
 		zapOpts       = zap.Options{Development: false}
 	)
 	cmd := &cobra.Command{
@@ -47,7 +49,7 @@ identity in the atrium:hub-controllers group.`,
 			if err != nil {
 				return fmt.Errorf("failed to load --hub-kubeconfig %q: %w", hubKubeconfig, err)
 			}
-			cfg.QPS, cfg.Burst = 100, 200
+			cfg.QPS, cfg.Burst = qps, burst
 			opts.HubConfig = cfg
 			return hub.Run(ctrl.SetupSignalHandler(), opts)
 		},
@@ -63,6 +65,9 @@ identity in the atrium:hub-controllers group.`,
 	f.DurationVar(&opts.TimeUnit, "time-unit", time.Minute, "length of one minute of idle timeouts and lifetimes (testing and demos only, e.g. 1s)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "workspaces each controller reconciles at once")
+	f.Float32Var(&qps, "hub-qps", 200, "client-side rate limit of requests to kcp, per resource type and organization (logical cluster)")
+	f.IntVar(&burst, "hub-burst", 400, "burst above --hub-qps")
 	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")
 	_ = cmd.MarkFlagRequired("hub-kubeconfig")
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)

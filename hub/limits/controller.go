@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
@@ -39,41 +42,80 @@ type Reconciler struct {
 	Now func() time.Time
 }
 
-// SetupWithManager registers the controller. A workspace's change requeues the other
-// workspaces of its owner, so a slot taken twice from stale caches is settled on both.
+// ownerIndex indexes hub Workspaces by the username of their owner.
+const ownerIndex = "atrium.dev/owner"
+
+// SetupWithManager registers the controller. A change of a workspace that may move a slot (it
+// starts, stops, is deleted, changes template) requeues the other workspaces of its owner
+// under a limited template, so a slot taken twice from stale caches is settled on both. A
+// template's creation or deletion requeues the workspaces using it.
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
 	r.Manager = mgr
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &workspacesv1alpha1.Workspace{}, ownerIndex, func(obj client.Object) []string {
+		if o := owner.Of(obj.(*workspacesv1alpha1.Workspace)); o != nil {
+			return []string{o.Username}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("failed to index workspaces by owner: %w", err)
+	}
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
-		Watches(&workspacesv1alpha1.Workspace{}, sameOwner).
-		Watches(&workspacesv1alpha1.WorkspaceTemplate{}, usersOfTemplate).
+		Watches(&workspacesv1alpha1.Workspace{}, sameOwner, mcbuilder.WithPredicates(slotChanged{})).
+		// Template specs are immutable: only their creation and deletion change a limit, not
+		// the status updates templateuse makes for every workspace created or deleted.
+		Watches(&workspacesv1alpha1.WorkspaceTemplate{}, usersOfTemplate, mcbuilder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
 }
 
-// sameOwner maps a workspace to the other workspaces of its owner.
+// slotChanged passes the workspace events that may move a slot: creations, deletions, and
+// updates of what Decide ranks by (running or not, deleting, template, owner, admission).
+type slotChanged struct {
+	predicate.Funcs
+}
+
+func (slotChanged) Update(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*workspacesv1alpha1.Workspace)
+	n, ok2 := e.ObjectNew.(*workspacesv1alpha1.Workspace)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return o.IsStopped() != n.IsStopped() || o.IsDeleting() != n.IsDeleting() || TemplateOf(o) != TemplateOf(n) ||
+		!equality.Semantic.DeepEqual(owner.Of(o), owner.Of(n)) || admitted(o) != admitted(n)
+}
+
+// sameOwner maps a workspace under a limited template to the other workspaces of its owner.
 func sameOwner(clusterName string, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
-	return mapWorkspaces(clusterName, cl, func(obj client.Object, ws *workspacesv1alpha1.Workspace) bool {
+	return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []mcreconcile.Request {
 		changed, ok := obj.(*workspacesv1alpha1.Workspace)
-		if !ok || changed.Name == ws.Name && changed.Namespace == ws.Namespace {
-			return false
+		o := owner.Of(changed)
+		if !ok || o == nil {
+			return nil
 		}
-		a, b := owner.Of(changed), owner.Of(ws)
-		return a != nil && b != nil && a.Username == b.Username
+		if limit, err := limitOf(ctx, cl.GetCache(), TemplateOf(changed)); err != nil || limit == 0 {
+			return nil // no limit, no slot to settle (a template's creation requeues its users)
+		}
+		list := &workspacesv1alpha1.WorkspaceList{}
+		if err := cl.GetCache().List(ctx, list, client.MatchingFields{ownerIndex: o.Username}); err != nil {
+			log.FromContext(ctx).Error(err, "Failed to list workspaces of an owner", "logicalCluster", clusterName)
+			return nil
+		}
+		var out []mcreconcile.Request
+		for i := range list.Items {
+			if ws := &list.Items[i]; ws.Name != changed.Name || ws.Namespace != changed.Namespace {
+				out = append(out, request(clusterName, ws))
+			}
+		}
+		return out
 	})
 }
 
 // usersOfTemplate maps a template to the workspaces using it.
 func usersOfTemplate(clusterName string, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
-	return mapWorkspaces(clusterName, cl, func(obj client.Object, ws *workspacesv1alpha1.Workspace) bool {
-		return TemplateOf(ws) == obj.GetName()
-	})
-}
-
-func mapWorkspaces(clusterName string, cl cluster.Cluster, match func(client.Object, *workspacesv1alpha1.Workspace) bool) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
 	return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []mcreconcile.Request {
 		list := &workspacesv1alpha1.WorkspaceList{}
 		if err := cl.GetCache().List(ctx, list); err != nil {
@@ -82,12 +124,16 @@ func mapWorkspaces(clusterName string, cl cluster.Cluster, match func(client.Obj
 		}
 		var out []mcreconcile.Request
 		for i := range list.Items {
-			if match(obj, &list.Items[i]) {
-				out = append(out, mcreconcile.Request{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}})
+			if TemplateOf(&list.Items[i]) == obj.GetName() {
+				out = append(out, request(clusterName, &list.Items[i]))
 			}
 		}
 		return out
 	})
+}
+
+func request(clusterName string, ws *workspacesv1alpha1.Workspace) mcreconcile.Request {
+	return mcreconcile.Request{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ws)}}
 }
 
 // Reconcile handles one hub Workspace.
@@ -125,11 +171,17 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, ws *workspa
 		return r.clear(ctx, c, ws)
 	}
 
-	all := &workspacesv1alpha1.WorkspaceList{}
-	if err := c.List(ctx, all); err != nil {
-		return fmt.Errorf("failed to list workspaces: %w", err)
+	// Only the owner's workspaces compete with ws (Decide ignores the others): list those,
+	// not the organization's.
+	var mine []workspacesv1alpha1.Workspace
+	if o := owner.Of(ws); o != nil {
+		list := &workspacesv1alpha1.WorkspaceList{}
+		if err := c.List(ctx, list, client.MatchingFields{ownerIndex: o.Username}); err != nil {
+			return fmt.Errorf("failed to list the workspaces of %s: %w", o.Username, err)
+		}
+		mine = list.Items
 	}
-	d := Decide(ws, all.Items, template, limit)
+	d := Decide(ws, mine, template, limit)
 	status := metav1.ConditionTrue
 	if !d.Admitted {
 		status = metav1.ConditionFalse
@@ -165,7 +217,7 @@ func (r *Reconciler) clear(ctx context.Context, c client.Client, ws *workspacesv
 }
 
 // limitOf reads the per-user limit of the named template; 0 means none.
-func limitOf(ctx context.Context, c client.Client, template string) (int32, error) {
+func limitOf(ctx context.Context, c client.Reader, template string) (int32, error) {
 	if template == "" {
 		return 0, nil
 	}

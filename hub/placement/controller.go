@@ -3,6 +3,7 @@ package placement
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -10,8 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -52,10 +51,14 @@ type Reconciler struct {
 	EvictionGraceOverride time.Duration
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+
+	// decide serializes choosing a cluster and reserving the workspace's requests on it.
+	decide sync.Mutex
 }
 
-// SetupWithManager registers the controller. A ComputeCluster change requeues the unplaced
-// workspaces (a cluster may fit now) and those placed on it (eviction).
+// SetupWithManager registers the controller. A ComputeCluster change that may change what fits
+// requeues the unplaced workspaces that ask to run; one that changes its readiness or spec
+// requeues those placed on it (eviction). Heartbeats alone requeue nothing.
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -65,11 +68,13 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
 		WatchesRawSource(source.TypedKind(r.PlatformCache, &platformv1alpha1.ComputeCluster{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, cc *platformv1alpha1.ComputeCluster) []mcreconcile.Request {
-				return append(r.Roster.Unplaced(), r.Roster.On(cc.Name)...)
+			clusterhealth.EnqueueOnChange(clusterhealth.FitChanged, func(*platformv1alpha1.ComputeCluster) []mcreconcile.Request {
+				return r.Roster.Unplaced()
 			}))).
-		// One worker: each decision sees the capacity committed by the one before.
-		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: 1}).
+		WatchesRawSource(source.TypedKind(r.PlatformCache, &platformv1alpha1.ComputeCluster{},
+			clusterhealth.EnqueueOnChange(clusterhealth.ReadinessChanged, func(cc *platformv1alpha1.ComputeCluster) []mcreconcile.Request {
+				return r.Roster.On(cc.Name)
+			}))).
 		Complete(r)
 }
 
@@ -211,18 +216,48 @@ func (r *Reconciler) reconcileUnplaced(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
+	chosen, why, err := r.choose(ctx, s, need)
+	if err != nil {
+		return err
+	}
+	if chosen == "" {
+		return r.writeScheduled(ctx, s, workspacesv1alpha1.ReasonNoClusterFits, why, nil)
+	}
+	if err := r.place(ctx, s, need, chosen); err != nil {
+		if apierrors.IsConflict(err) {
+			// Decided on an outdated version: the newer one's event brings the workspace back.
+			log.FromContext(ctx).V(1).Info("workspace changed before its placement was written; deciding again", "err", err.Error())
+			return nil
+		}
+		return err
+	}
+	log.FromContext(ctx).Info("placed workspace", "computeCluster", chosen, "shard", need.Shard)
+	return nil
+}
+
+// choose picks a cluster for the workspace and reserves its requests there in the roster, so
+// that a concurrent decision sees them committed. Decisions are serialized; everything else
+// (reading the template, writing the placement) runs concurrently.
+func (r *Reconciler) choose(ctx context.Context, s *scope, need Need) (string, string, error) {
+	r.decide.Lock()
+	defer r.decide.Unlock()
 	clusters := &platformv1alpha1.ComputeClusterList{}
 	if err := r.Platform.List(ctx, clusters); err != nil {
-		return fmt.Errorf("failed to list ComputeClusters: %w", err)
+		return "", "", fmt.Errorf("failed to list ComputeClusters: %w", err)
 	}
 	candidates := make([]Candidate, 0, len(clusters.Items))
 	for i := range clusters.Items {
 		candidates = append(candidates, Candidate{Cluster: &clusters.Items[i], Committed: r.Roster.Committed(clusters.Items[i].Name, s.req)})
 	}
 	chosen, why := Choose(need, candidates, s.now, r.Grace)
-	if chosen == "" {
-		return r.writeScheduled(ctx, s, workspacesv1alpha1.ReasonNoClusterFits, why, nil)
+	if chosen != "" {
+		r.Roster.Observe(s.req, roster.Entry{Cluster: chosen, Requests: need.Requests, Running: true})
 	}
+	return chosen, why, nil
+}
+
+// place writes the placement on chosen and the cluster label.
+func (r *Reconciler) place(ctx context.Context, s *scope, need Need, chosen string) error {
 	placement := map[string]any{
 		"cluster": chosen,
 		"time":    metav1.NewTime(s.now).UTC().Format(time.RFC3339),
@@ -231,14 +266,11 @@ func (r *Reconciler) reconcileUnplaced(ctx context.Context, s *scope) error {
 		placement["shard"] = need.Shard
 	}
 	if err := r.writeScheduled(ctx, s, workspacesv1alpha1.ReasonPlaced, "placed on compute cluster "+chosen, placement); err != nil {
+		// Give the reservation back: the workspace is still unplaced.
+		r.Roster.Observe(s.req, roster.EntryOf(s.ws))
 		return err
 	}
-	if err := statusapply.WorkspaceLabels(ctx, s.client, ws, FieldManager, map[string]string{workspacesv1alpha1.LabelCluster: chosen}); err != nil {
-		return err
-	}
-	r.Roster.Observe(s.req, roster.Entry{Cluster: chosen, Requests: need.Requests, Running: true})
-	log.FromContext(ctx).Info("placed workspace", "computeCluster", chosen, "shard", need.Shard)
-	return nil
+	return statusapply.WorkspaceLabels(ctx, s.client, s.ws, FieldManager, map[string]string{workspacesv1alpha1.LabelCluster: chosen})
 }
 
 // writeScheduled applies the Scheduled condition and, for a placement, the placement fields.
@@ -258,10 +290,14 @@ func (r *Reconciler) writeScheduled(ctx context.Context, s *scope, reason worksp
 		return err
 	}
 	apply := map[string]any{"conditions": conds}
+	write := statusapply.Workspace
 	if placement != nil {
 		apply["placement"] = placement
+		// Only on the version the decision was made on: a reconcile that read a cache not yet
+		// showing an earlier placement must not place the workspace a second time.
+		write = statusapply.WorkspaceUnchanged
 	}
-	if err := statusapply.Workspace(ctx, s.client, s.ws, FieldManager, apply); err != nil {
+	if err := write(ctx, s.client, s.ws, FieldManager, apply); err != nil {
 		return err
 	}
 	if placement == nil {

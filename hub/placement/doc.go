@@ -17,7 +17,12 @@
 // allocated is what the agent counts from workspace pods and committed is the sum of the
 // requests of running workspaces the hub has placed there (the roster). The larger of the two
 // covers both workspaces placed but not yet counted by a heartbeat and pods the agent counts
-// that the hub has not seen yet. Placement decisions are serialized (one worker).
+// that the hub has not seen yet. Placement decisions are serialized: choosing a cluster and
+// reserving the workspace's requests in the roster happen under one lock, so each decision
+// sees what the ones before reserved; reading templates and writing placements run
+// concurrently. A placement is written only on the version of the workspace it was decided on
+// (a resourceVersion precondition), so a reconcile that read an outdated cache cannot place a
+// workspace twice.
 //
 // The decision is written once and never changed silently: a placed workspace stays placed.
 // Stopped workspaces are placed only when started (Scheduled=False WaitingForStart), so a

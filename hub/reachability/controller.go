@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -54,8 +53,9 @@ type Reconciler struct {
 	Now func() time.Time
 }
 
-// SetupWithManager registers the controller; a ComputeCluster change requeues the workspaces
-// placed on it.
+// SetupWithManager registers the controller. A change of a ComputeCluster's readiness (its
+// Ready condition, which clusterhealth flips the moment a heartbeat expires) requeues the
+// workspaces placed on it; heartbeats that change nothing requeue nothing.
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -65,7 +65,7 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
 		WatchesRawSource(source.TypedKind(r.PlatformCache, &platformv1alpha1.ComputeCluster{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, cc *platformv1alpha1.ComputeCluster) []mcreconcile.Request {
+			clusterhealth.EnqueueOnChange(clusterhealth.ReadinessChanged, func(cc *platformv1alpha1.ComputeCluster) []mcreconcile.Request {
 				return r.Roster.On(cc.Name)
 			}))).
 		Complete(r)
@@ -114,10 +114,9 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, c c
 			return reconcile.Result{RequeueAfter: wait}, err
 		}
 	}
-	if err := r.writeReachable(ctx, c, ws, j, now); err != nil {
-		return reconcile.Result{}, err
-	}
-	return reconcile.Result{RequeueAfter: j.Until}, nil
+	// No requeue for when a reachable verdict expires: clusterhealth flips the cluster's Ready
+	// condition at that moment, and that change requeues every workspace placed there.
+	return reconcile.Result{}, r.writeReachable(ctx, c, ws, j, now)
 }
 
 // Verdict is whether a workspace's cluster is reachable.

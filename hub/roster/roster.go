@@ -58,8 +58,19 @@ func (r *Roster) On(cluster string) []mcreconcile.Request {
 	return out
 }
 
-// Unplaced returns the workspaces placed nowhere.
-func (r *Roster) Unplaced() []mcreconcile.Request { return r.On("") }
+// Unplaced returns the workspaces placed nowhere that ask to run (stopped ones are placed when
+// they start, whatever the clusters do meanwhile).
+func (r *Roster) Unplaced() []mcreconcile.Request {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []mcreconcile.Request
+	for k, e := range r.entries {
+		if e.Cluster == "" && e.Running {
+			out = append(out, k)
+		}
+	}
+	return out
+}
 
 // Committed returns the sum of the requests of the running workspaces placed on cluster,
 // except the one called except (whose own placement is being decided).

@@ -66,11 +66,23 @@ func Encode(v any) (map[string]any, error) {
 
 // Workspace applies status (the complete set of keys manager owns) to the hub Workspace ws.
 func Workspace(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace, manager string, status map[string]any) error {
+	return applyStatus(ctx, c, ws, manager, status, "")
+}
+
+// WorkspaceUnchanged applies status like Workspace, but only to the version of ws it was
+// decided on: when the object changed since (ws came from a cache that was behind, or another
+// writer came first), the API answers Conflict and nothing is written.
+func WorkspaceUnchanged(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace, manager string, status map[string]any) error {
+	return applyStatus(ctx, c, ws, manager, status, ws.ResourceVersion)
+}
+
+func applyStatus(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Workspace, manager string, status map[string]any, resourceVersion string) error {
 	apply := &unstructured.Unstructured{Object: map[string]any{"status": status}}
 	apply.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
 	apply.SetKind("Workspace")
 	apply.SetNamespace(ws.Namespace)
 	apply.SetName(ws.Name)
+	apply.SetResourceVersion(resourceVersion)
 	if err := c.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(manager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to apply workspace status as %s: %w", manager, err)
 	}

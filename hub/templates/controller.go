@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
@@ -48,9 +49,11 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
+		// Template specs are immutable: their creation and deletion matter, not the status
+		// updates templateuse makes for every workspace created or deleted.
 		Watches(&workspacesv1alpha1.WorkspaceTemplate{}, workspacesOf(func(ws *workspacesv1alpha1.Workspace, obj client.Object) bool {
 			return ws.Spec.TemplateRef != nil && ws.Spec.TemplateRef.Name == obj.GetName()
-		})).
+		}), mcbuilder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&workspacesv1alpha1.WorkspaceExecutionProfile{}, workspacesOf(func(*workspacesv1alpha1.Workspace, client.Object) bool { return true })).
 		Complete(r)
 }
