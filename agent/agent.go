@@ -71,6 +71,10 @@ type Options struct {
 	// Profiles expose internals and cost CPU while taken: bind it to loopback or a private
 	// network. Defaults to "0".
 	PprofAddr string
+	// MaxConcurrentReconciles is how many workspaces each of the agent's controllers (sync
+	// down, materialize, sync up) works on at once. Their work is mostly waiting for the API
+	// servers and for access probes, so more than the CPUs helps. Defaults to 8.
+	MaxConcurrentReconciles int
 	// ResyncPeriod re-reconciles running workspaces to repair unwatched access resources.
 	// Defaults to materialize's default (60 s).
 	ResyncPeriod time.Duration
@@ -93,6 +97,9 @@ func (o *Options) defaults() {
 	}
 	if o.PprofAddr == "" {
 		o.PprofAddr = "0"
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 8
 	}
 	if o.AgentVersion == "" {
 		o.AgentVersion = "dev"
@@ -179,25 +186,28 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	down := &syncdown.Reconciler{
-		Cluster:               opts.ClusterName,
-		Local:                 localMgr.GetClient(),
-		ShardOf:               provider.ShardURL,
-		DefaultAccessStrategy: opts.DefaultAccessStrategy,
+		Cluster:                 opts.ClusterName,
+		Local:                   localMgr.GetClient(),
+		ShardOf:                 provider.ShardURL,
+		DefaultAccessStrategy:   opts.DefaultAccessStrategy,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		LiveReader:              provider.LiveReader,
 	}
 	if err := down.SetupWithManager(hubMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
 	}
 	up := &syncup.Reconciler{
-		Cluster:       opts.ClusterName,
-		Local:         localMgr.GetClient(),
-		Hub:           provider,
-		LiveReader:    provider.LiveReader,
-		OnStatusWrite: func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
+		Cluster:                 opts.ClusterName,
+		Local:                   localMgr.GetClient(),
+		Hub:                     provider,
+		LiveReader:              provider.LiveReader,
+		OnStatusWrite:           func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}
 	if err := up.SetupWithManager(localMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncup.ControllerName, err)
 	}
-	mat := materialize.NewReconciler(materialize.Options{ClusterName: opts.ClusterName, ResyncPeriod: opts.ResyncPeriod})
+	mat := materialize.NewReconciler(materialize.Options{ClusterName: opts.ClusterName, ResyncPeriod: opts.ResyncPeriod, MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
 	if err := mat.SetupWithManager(localMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", materialize.ControllerName, err)
 	}
@@ -252,7 +262,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to add readiness check: %w", err)
 	}
 
-	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection)
+	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
 	return localMgr.Start(ctx)
 }
 

@@ -172,14 +172,19 @@ func render(lw *computev1alpha1.LocalWorkspace, strategy *computev1alpha1.Worksp
 
 // pruneAccess deletes the access resources of lw that are not in keep: those
 // the status lists, and those of the strategy's kinds carrying the access
-// selector. It only deletes objects lw controls, and returns how many are
+// selector (listed once per workspace, strategy generation and keep set; see
+// sweepTracker). It only deletes objects lw controls, and returns how many are
 // left (being deleted or not deletable yet).
 func (r *Reconciler) pruneAccess(ctx context.Context, s *scope, strategy *computev1alpha1.WorkspaceAccessStrategy, keep map[accessKey]bool) (int, error) {
 	candidates := map[accessKey]bool{}
 	for _, st := range s.orig.Status.AccessResources {
 		candidates[keyOf(st)] = true
 	}
+	sweep := ""
 	if strategy != nil {
+		sweep = sweepKey(strategy, keep)
+	}
+	if sweep != "" && !r.sweeps.done(s.lw, sweep) {
 		for _, t := range strategy.Spec.AccessResourceTemplates {
 			list := &unstructured.UnstructuredList{}
 			list.SetGroupVersionKind(schema.FromAPIVersionAndKind(t.APIVersion, t.Kind+"List"))
@@ -226,6 +231,9 @@ func (r *Reconciler) pruneAccess(ctx context.Context, s *scope, strategy *comput
 		}
 		ctrl.LoggerFrom(ctx).V(2).Info("Deleted access resource", "kind", key.Kind, "name", key.Name)
 		remaining--
+	}
+	if sweep != "" && remaining == 0 && len(errs) == 0 {
+		r.sweeps.record(s.lw, sweep)
 	}
 	return remaining, errors.Join(errs...)
 }

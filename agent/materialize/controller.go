@@ -92,6 +92,8 @@ type Reconciler struct {
 	probes *probeTracker
 	// activity books the reads of last activity.
 	activity *activityTracker
+	// sweeps remembers the sweeps for stray access resources that found none.
+	sweeps *sweepTracker
 }
 
 var _ reconcile.Reconciler = &Reconciler{}
@@ -99,7 +101,7 @@ var _ reconcile.Reconciler = &Reconciler{}
 // NewReconciler returns a Reconciler with opts, defaults filled in.
 func NewReconciler(opts Options) *Reconciler {
 	opts.defaults()
-	return &Reconciler{opts: opts, probes: newProbeTracker(), activity: newActivityTracker()}
+	return &Reconciler{opts: opts, probes: newProbeTracker(), activity: newActivityTracker(), sweeps: newSweepTracker()}
 }
 
 // +kubebuilder:rbac:groups=compute.atrium.dev,resources=localworkspaces,verbs=get;list;watch
@@ -121,6 +123,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.activity == nil {
 		r.activity = newActivityTracker()
+	}
+	if r.sweeps == nil {
+		r.sweeps = newSweepTracker()
 	}
 	for _, obj := range []client.Object{&computev1alpha1.LocalWorkspace{}, &appsv1.Deployment{}, &corev1.Pod{}} {
 		if _, _, err := mgr.GetScheme().ObjectKinds(obj); err != nil {
@@ -182,6 +187,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		if apierrors.IsNotFound(err) {
 			r.probes.forgetByName(req.NamespacedName)
 			r.activity.forgetByName(req.NamespacedName)
+			r.sweeps.forgetByName(req.NamespacedName)
 		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}

@@ -15,12 +15,14 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
+	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/mirror"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -45,6 +47,24 @@ type Reconciler struct {
 	// DeletionPollInterval is how often a deleting workspace is re-checked while its mirror is
 	// being removed. Defaults to 1 second.
 	DeletionPollInterval time.Duration
+	// MaxConcurrentReconciles is how many workspaces are synced at once. Defaults to 1.
+	MaxConcurrentReconciles int
+	// LiveReader reads a logical cluster bypassing caches, to retry a write that met a newer
+	// version than the cache holds. Optional: without it a conflict is retried on the next
+	// event.
+	LiveReader func(ctx context.Context, logicalCluster string) (client.Reader, error)
+}
+
+// liveReader returns the live reader of logicalCluster, or nil.
+func (r *Reconciler) liveReader(ctx context.Context, logicalCluster string) client.Reader {
+	if r.LiveReader == nil {
+		return nil
+	}
+	reader, err := r.LiveReader(ctx, logicalCluster)
+	if err != nil {
+		return nil
+	}
+	return reader
 }
 
 // SetupWithManager registers the controller with the hub-side multicluster manager.
@@ -56,6 +76,7 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
+		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
@@ -93,10 +114,16 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 
 	if !owned {
 		// The finalizer comes first, so nothing local can exist without it.
-		patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(ws, finalizer)
-		if err := hub.Patch(ctx, ws, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
+		stillHere := true
+		if err := hubpatch.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
+			// After a conflict ws is the current object: it may have been deleted or moved.
+			stillHere = ws.DeletionTimestamp.IsZero() && ws.IsPlacedOn(r.Cluster)
+			return stillHere && controllerutil.AddFinalizer(ws, finalizer)
+		}); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to add finalizer: %w", err))
+		}
+		if !stillHere {
+			return ctrl.Result{}, nil // the event of the change brings the workspace back
 		}
 		log.FromContext(ctx).V(2).Info("added finalizer")
 	}
@@ -241,9 +268,9 @@ func (r *Reconciler) cleanup(ctx context.Context, hub client.Client, logicalClus
 	if !controllerutil.ContainsFinalizer(ws, finalizer) {
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(ws, finalizer)
-	if err := hub.Patch(ctx, ws, patch); err != nil {
+	if err := hubpatch.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
+		return controllerutil.RemoveFinalizer(ws, finalizer)
+	}); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
 	}
 	log.FromContext(ctx).Info("local cleanup done; removed finalizer")

@@ -15,10 +15,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
+	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/mirror"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -52,6 +54,8 @@ type Reconciler struct {
 	// OnStatusWrite, when set, observes every status written to the hub with the time since
 	// the local status last changed (the sync lag).
 	OnStatusWrite func(lag time.Duration)
+	// MaxConcurrentReconciles is how many mirrors are synced at once. Defaults to 1.
+	MaxConcurrentReconciles int
 }
 
 // FieldManager returns the server-side-apply field manager of this cluster's agent.
@@ -68,6 +72,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.GenerationChangedPredicate{},
 			statusChanged{},
 		))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
@@ -108,7 +113,19 @@ func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWor
 	if !ws.IsPlacedOn(r.Cluster) || !lw.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, r.writeStatus(ctx, cl.GetClient(), lw, ws)
+	return ctrl.Result{}, r.writeStatus(ctx, cl.GetClient(), r.liveReader(ctx, origin.LogicalCluster), lw, ws)
+}
+
+// liveReader returns the live reader of logicalCluster, or nil.
+func (r *Reconciler) liveReader(ctx context.Context, logicalCluster string) client.Reader {
+	if r.LiveReader == nil {
+		return nil
+	}
+	reader, err := r.LiveReader(ctx, logicalCluster)
+	if err != nil {
+		return nil
+	}
+	return reader
 }
 
 // removeIfGone deletes the mirror after confirming with a live read (not a cache: a restarted
@@ -146,16 +163,29 @@ func (r *Reconciler) removeIfGone(ctx context.Context, lw *computev1alpha1.Local
 // It is a JSON merge patch with optimistic locking, not a server-side apply: kcp's APIExport
 // virtual workspace records applies as updates, so fields the agent stops setting (the access
 // URL after a stop) would never be removed. Optimistic locking keeps concurrent writers (the
-// hub controller's conditions) from losing updates: a conflict is retried on fresh data.
-func (r *Reconciler) writeStatus(ctx context.Context, hub client.Client, lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) error {
-	desired := DesiredStatus(lw, ws)
-	if statusMatches(&ws.Status, &desired) {
-		return nil
+// hub controller's conditions) from losing updates: a conflict is retried on the object read
+// live (hubpatch).
+func (r *Reconciler) writeStatus(ctx context.Context, hub client.Client, live client.Reader, lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) error {
+	var desired workspacesv1alpha1.WorkspaceStatus
+	wrote := false
+	if err := hubpatch.Workspace(ctx, hub, live, ws, true, func(ws *workspacesv1alpha1.Workspace) bool {
+		// After a conflict ws is the current object: it may have moved away or been replaced.
+		wrote = false
+		if ws.UID != lw.Spec.Origin.UID || !ws.IsPlacedOn(r.Cluster) {
+			return false
+		}
+		desired = DesiredStatus(lw, ws)
+		if statusMatches(&ws.Status, &desired) {
+			return false
+		}
+		applyAgentStatus(&ws.Status, &desired)
+		wrote = true
+		return true
+	}); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to patch hub status: %w", err))
 	}
-	patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	applyAgentStatus(&ws.Status, &desired)
-	if err := hub.Status().Patch(ctx, ws, patch); err != nil {
-		return fmt.Errorf("failed to patch hub status: %w", err)
+	if !wrote {
+		return nil
 	}
 	if r.OnStatusWrite != nil {
 		r.OnStatusWrite(time.Since(lastLocalChange(lw)))

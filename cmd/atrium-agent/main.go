@@ -32,6 +32,10 @@ func newCommand() *cobra.Command {
 		hubKubeconfig string
 		kubeconfig    string
 		labels        map[string]string
+		hubQPS        float32
+		hubBurst      int
+		localQPS      float32
+		localBurst    int
 		zapOpts       = zap.Options{Development: false}
 	)
 	cmd := &cobra.Command{
@@ -58,8 +62,8 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 			if err != nil {
 				return fmt.Errorf("failed to load the compute cluster config: %w", err)
 			}
-			hubCfg.QPS, hubCfg.Burst = 100, 200
-			localCfg.QPS, localCfg.Burst = 100, 200
+			hubCfg.QPS, hubCfg.Burst = hubQPS, hubBurst
+			localCfg.QPS, localCfg.Burst = localQPS, localBurst
 			opts.HubConfig, opts.LocalConfig, opts.Labels, opts.AgentVersion = hubCfg, localCfg, labels, version
 			return agent.Run(ctrl.SetupSignalHandler(), opts)
 		},
@@ -77,6 +81,11 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "atrium-system", "namespace of the leader-election Lease")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 8, "workspaces each controller (sync down, materialize, sync up) reconciles at once")
+	f.Float32Var(&hubQPS, "hub-qps", 200, "client-side rate limit of requests to kcp, per resource type and organization (logical cluster)")
+	f.IntVar(&hubBurst, "hub-burst", 400, "burst above --hub-qps")
+	f.Float32Var(&localQPS, "kube-api-qps", 200, "client-side rate limit of requests to the compute cluster, per resource type")
+	f.IntVar(&localBurst, "kube-api-burst", 400, "burst above --kube-api-qps")
 	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")
 	f.DurationVar(&opts.ResyncPeriod, "resync-period", 0, "re-check period of running workspaces' access resources (default 60s)")
 	_ = cmd.MarkFlagRequired("cluster-name")
