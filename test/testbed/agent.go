@@ -19,6 +19,10 @@ type AgentOptions struct {
 	Replica string
 	// Args are extra atrium-agent flags (e.g. --leader-elect, --default-access-strategy).
 	Args []string
+	// HubProxy, when set, is the URL of an HTTP CONNECT proxy (a TCPProxy) the agent reaches
+	// the hub through: its hub kubeconfig names it as proxy-url, so every hub connection, to
+	// the provider workspace and to the virtual workspaces alike, can be cut there.
+	HubProxy string
 }
 
 // Agent is a running atrium-agent process (bin/atrium-agent, built by `make build`).
@@ -51,6 +55,11 @@ func StartAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	}
 	if err := opts.Hub.WriteKubeconfig(hubKubeconfig, AgentUser(opts.Cluster.Name), logicalcluster.NewPath("root:atrium")); err != nil {
 		return nil, err
+	}
+	if opts.HubProxy != "" {
+		if err := setKubeconfigProxy(hubKubeconfig, opts.HubProxy); err != nil {
+			return nil, err
+		}
 	}
 	if err := opts.Cluster.WriteKubeconfig(localKubeconfig, ComputeAgentUser); err != nil {
 		return nil, err
@@ -99,6 +108,9 @@ func (a *Agent) PID() int { return a.proc.PID() }
 
 // LogPath is the agent's log file.
 func (a *Agent) LogPath() string { return a.proc.logPath }
+
+// ReadyURL is the agent's /readyz endpoint (not ready while its heartbeats fail).
+func (a *Agent) ReadyURL() string { return fmt.Sprintf("http://127.0.0.1:%d/readyz", a.healthPort) }
 
 // MetricsURL is the agent's Prometheus endpoint.
 func (a *Agent) MetricsURL() string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", a.metricsPort) }

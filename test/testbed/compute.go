@@ -246,10 +246,13 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--cidr=10.244.0.0/16",
 		"--node-ip=10.0.0.1",
 		"--server-address=127.0.0.1:"+itoa(p.Kwok),
-		// Heart-beat nodes through their status every 20-45 s rather than through Leases: this kwok
-		// version holds no Leases here, and its lease-mode status heartbeat comes only every
-		// 10-20 minutes, so nodes would turn NotReady after the grace period.
-		"--node-lease-duration-seconds=0",
+		// Heart-beat nodes through their status every 20-45 s. kwok v0.7.0 picks its default node
+		// stages with the test inverted (getDefaultNodeStages(NodeLeaseDurationSeconds == 0)): a
+		// lease duration of 0 selects the lease-mode stage, whose status heartbeat comes only
+		// every 10-20 minutes while no Lease is held, so every node turned NotReady each
+		// --node-monitor-grace-period and the node lifecycle controller marked its pods unready.
+		// A non-zero duration selects the 20-45 s status heartbeat (plus Leases).
+		"--node-lease-duration-seconds=40",
 	)
 	return nil
 }
@@ -273,6 +276,22 @@ func (c *ComputeCluster) StartAPIServer(ctx context.Context) error {
 func (c *ComputeCluster) StopAPIServer() error {
 	return c.apiServer.stop(10 * time.Second)
 }
+
+// KillEtcd stops the cluster's etcd with SIGKILL, as a crash would. Its data directory stays;
+// the API server keeps running and answers errors until StartEtcd.
+func (c *ComputeCluster) KillEtcd() error { return c.etcd.kill() }
+
+// StartEtcd (re)starts etcd on its ports with the same data directory and waits until it is
+// healthy.
+func (c *ComputeCluster) StartEtcd(ctx context.Context) error {
+	if err := c.etcd.start(); err != nil {
+		return err
+	}
+	return c.waitEtcd(ctx)
+}
+
+// EtcdPID returns the PID of the running etcd, or 0.
+func (c *ComputeCluster) EtcdPID() int { return c.etcd.PID() }
 
 // APIServerPID returns the PID of the running kube-apiserver, or 0.
 func (c *ComputeCluster) APIServerPID() int { return c.apiServer.PID() }

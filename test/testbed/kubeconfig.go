@@ -39,3 +39,20 @@ func restConfig(host string, caData []byte, token string) *rest.Config {
 		Burst:           400,
 	}
 }
+
+// setKubeconfigProxy makes every cluster of the kubeconfig at path reach its server through the
+// HTTP proxy at proxyURL (the kubeconfig's proxy-url; client-go then tunnels every connection,
+// also to URLs other than the kubeconfig's server, through it).
+func setKubeconfigProxy(path, proxyURL string) error {
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return fmt.Errorf("failed to read kubeconfig %s: %w", path, err)
+	}
+	for _, c := range kc.Clusters {
+		c.ProxyURL = proxyURL
+	}
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return fmt.Errorf("failed to write kubeconfig %s: %w", path, err)
+	}
+	return nil
+}

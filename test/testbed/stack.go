@@ -35,6 +35,9 @@ type StackOptions struct {
 	Agents map[string][]string
 	// AgentArgs returns the extra arguments of a cluster's agents.
 	AgentArgs func(cluster string) []string
+	// AgentHubProxy, when set, returns the proxy (TCPProxy.URL) a cluster's agents reach the
+	// hub through, or "" for a direct connection.
+	AgentHubProxy func(cluster string) string
 	// Strategy, when set, returns the access strategy installed on a compute cluster once its
 	// agent has installed the compute CRDs.
 	Strategy func(cluster string) *computev1alpha1.WorkspaceAccessStrategy
@@ -77,12 +80,16 @@ func StartStack(ctx context.Context, env *Env, opts StackOptions) (*Stack, error
 		if opts.AgentArgs != nil {
 			args = opts.AgentArgs(name)
 		}
+		var proxy string
+		if opts.AgentHubProxy != nil {
+			proxy = opts.AgentHubProxy(name)
+		}
 		replicas, ok := opts.Agents[name]
 		if !ok {
 			replicas = []string{""}
 		}
 		for _, replica := range replicas {
-			a, err := StartAgent(ctx, AgentOptions{Hub: env.Hub, Cluster: cluster, Replica: replica, Args: args})
+			a, err := StartAgent(ctx, AgentOptions{Hub: env.Hub, Cluster: cluster, Replica: replica, Args: args, HubProxy: proxy})
 			if err != nil {
 				return nil, err
 			}
