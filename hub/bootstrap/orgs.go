@@ -39,7 +39,8 @@ type Org struct {
 	Phase string
 	// Cluster is the logical cluster name (stable identity, unlike the path).
 	Cluster string
-	// Shard is the kcp shard the organization lives on, when kcp reports it.
+	// Shard is the name of the kcp shard the organization lives on, once kcp scheduled it (kcp's
+	// hash of the name when the caller may not list the hub's shards).
 	Shard   string
 	Created time.Time
 }
@@ -50,7 +51,11 @@ type OrgOptions struct {
 	Admins []string
 	// Members are granted atrium:org-member in the organization.
 	Members []string
-	// ShardSelector places the organization on matching kcp shards.
+	// Shard places the organization on the kcp shard of that name; an unknown name is an
+	// error that lists the hub's shards. Empty lets kcp choose (see ShardSelector).
+	Shard string
+	// ShardSelector places the organization on a kcp shard whose labels match. Mutually
+	// exclusive with Shard. Defaults to none: kcp chooses among all shards.
 	ShardSelector *metav1.LabelSelector
 	// Progress, when set, is called with a short line per step.
 	Progress func(step string)
@@ -100,11 +105,20 @@ func CreateOrg(ctx context.Context, cfg *rest.Config, name string, opts OrgOptio
 		return nil, wrapHubError(fmt.Sprintf("failed to look up organization %s", name), err)
 	}
 
-	progress("creating workspace %s", OrgPath(name))
+	selector, err := orgShardSelector(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+
+	if opts.Shard != "" {
+		progress("creating workspace %s on shard %s", OrgPath(name), opts.Shard)
+	} else {
+		progress("creating workspace %s", OrgPath(name))
+	}
 	ws, path, err := kcp.EnsureWorkspace(ctx, cfg, orgs, name, kcp.WorkspaceOptions{
 		Type:          &tenancyv1alpha1.WorkspaceTypeReference{Name: exports.OrgWorkspaceType, Path: exports.ProviderWorkspace},
 		Labels:        map[string]string{OrgLabel: "true"},
-		ShardSelector: opts.ShardSelector,
+		ShardSelector: selector,
 		Timeout:       opts.Timeout,
 	})
 	if err != nil {
@@ -124,7 +138,51 @@ func CreateOrg(ctx context.Context, cfg *rest.Config, name string, opts OrgOptio
 	if err := GrantOrg(ctx, cfg, name, opts.Admins, opts.Members); err != nil {
 		return nil, err
 	}
-	return orgFromWorkspace(ws), nil
+	org := orgFromWorkspace(ws)
+	nameShards(ctx, cfg, []*Org{org})
+	return org, nil
+}
+
+// orgShardSelector turns OrgOptions.Shard into the location selector of the org's workspace,
+// checking first that the shard exists: kcp would otherwise leave the workspace unscheduled
+// without an error.
+func orgShardSelector(ctx context.Context, cfg *rest.Config, opts OrgOptions) (*metav1.LabelSelector, error) {
+	if opts.Shard == "" {
+		return opts.ShardSelector, nil
+	}
+	if opts.ShardSelector != nil {
+		return nil, errors.New("an organization takes a shard name or a shard selector, not both")
+	}
+	shard, err := kcp.ShardByName(ctx, cfg, opts.Shard)
+	if err != nil {
+		if errors.Is(err, kcp.ErrUnknownShard) {
+			return nil, err
+		}
+		return nil, wrapHubError("failed to look up kcp shard "+opts.Shard, err)
+	}
+	if shard.Labels[kcp.ShardNameLabel] != shard.Name {
+		return nil, fmt.Errorf("kcp shard %s lacks the label %s=%s that kcp sets and placement selects on; restore it with `kubectl label shard %s %s=%s` in root",
+			shard.Name, kcp.ShardNameLabel, shard.Name, shard.Name, kcp.ShardNameLabel, shard.Name)
+	}
+	return kcp.ShardSelector(shard.Name), nil
+}
+
+// nameShards replaces the shard hashes kcp records on org workspaces by the shards' names,
+// when the caller may list the shards; otherwise the hashes stay.
+func nameShards(ctx context.Context, cfg *rest.Config, orgs []*Org) {
+	shards, err := kcp.ListShards(ctx, cfg)
+	if err != nil {
+		return
+	}
+	byHash := map[string]string{}
+	for _, s := range shards {
+		byHash[kcp.ShardHash(s.Name)] = s.Name
+	}
+	for _, o := range orgs {
+		if name, ok := byHash[o.Shard]; ok {
+			o.Shard = name
+		}
+	}
 }
 
 // waitBound waits until the organization's binding to the Atrium export is Bound.
@@ -215,9 +273,14 @@ func ListOrgs(ctx context.Context, cfg *rest.Config) ([]Org, error) {
 	if err := c.List(ctx, list, client.HasLabels{OrgLabel}); err != nil {
 		return nil, wrapHubError("failed to list organizations", err)
 	}
-	out := make([]Org, 0, len(list.Items))
+	ptrs := make([]*Org, 0, len(list.Items))
 	for i := range list.Items {
-		out = append(out, *orgFromWorkspace(&list.Items[i]))
+		ptrs = append(ptrs, orgFromWorkspace(&list.Items[i]))
+	}
+	nameShards(ctx, cfg, ptrs)
+	out := make([]Org, 0, len(ptrs))
+	for _, o := range ptrs {
+		out = append(out, *o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -267,7 +330,7 @@ func orgFromWorkspace(ws *tenancyv1alpha1.Workspace) *Org {
 		Path:    OrgPath(ws.Name),
 		Phase:   phase,
 		Cluster: ws.Spec.Cluster,
-		Shard:   ws.Annotations["internal.tenancy.kcp.io/shard"],
+		Shard:   ws.Annotations[kcp.WorkspaceShardAnnotation],
 		Created: ws.CreationTimestamp.Time,
 	}
 }

@@ -1,4 +1,5 @@
-// Package testbed starts the real components Atrium runs against: a kcp hub and compute
+// Package testbed starts the real components Atrium runs against: a kcp hub (a single kcp, or
+// a sharded hub of a cache server, kcp shards and a front proxy: HubOptions.Shards) and compute
 // clusters made of etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok.
 //
 // Everything runs as a child process on loopback with free ports, in a directory the caller

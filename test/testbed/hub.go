@@ -57,8 +57,13 @@ type HubOptions struct {
 	// Users the hub authenticates by static token (a stand-in for an identity provider).
 	// Defaults to DefaultHubUsers.
 	Users []User
-	// ExtraArgs are appended to `kcp start`.
+	// ExtraArgs are appended to `kcp start` (of every shard).
 	ExtraArgs []string
+	// Shards is the number of kcp shards. 0 or 1 start a single kcp; 2 or more a sharded hub
+	// (see shardedhub.go): a cache server, the shards root, shard-1, ... and a front proxy,
+	// which Config and every kubeconfig point at. A kept Dir must be restarted with the same
+	// number.
+	Shards int
 }
 
 func (o *HubOptions) defaults() {
@@ -70,7 +75,7 @@ func (o *HubOptions) defaults() {
 	}
 }
 
-// Hub is a running single-shard kcp.
+// Hub is a running kcp hub: a single kcp, or a sharded hub behind a front proxy.
 type Hub struct {
 	Dir string
 	// Kubeconfig is an admin kubeconfig (current context: the root logical cluster), stable
@@ -84,6 +89,8 @@ type Hub struct {
 	ports  hubPorts
 	tokens *tokenFile
 	kcp    *process
+	// sharded is set for a sharded hub; kcp and ports are then unused.
+	sharded *shardedHub
 }
 
 type hubPorts struct {
@@ -97,10 +104,16 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 		return nil, errors.New("HubOptions.Dir is required")
 	}
 	opts.defaults()
-	h := &Hub{Dir: opts.Dir, opts: opts}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create hub dir: %w", err)
 	}
+	if err := checkHubLayout(opts.Dir, opts.Shards); err != nil {
+		return nil, err
+	}
+	if opts.Shards > 1 {
+		return startShardedHub(ctx, opts)
+	}
+	h := &Hub{Dir: opts.Dir, opts: opts}
 	if err := loadOrPickPorts(filepath.Join(opts.Dir, "ports.json"), &h.ports, func(p []int) {
 		h.ports = hubPorts{Secure: p[0], EtcdClient: p[1], EtcdPeer: p[2]}
 	}, 3); err != nil {
@@ -143,8 +156,12 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	return h, nil
 }
 
-// Restart starts kcp again (after Stop or Kill) on the same ports and data, and waits until it is ready.
+// Restart starts kcp again (after Stop or Kill) on the same ports and data, and waits until it is
+// ready. A sharded hub starts whichever of its processes are not running.
 func (h *Hub) Restart(ctx context.Context) error {
+	if h.sharded != nil {
+		return h.sharded.start(ctx, h)
+	}
 	if err := h.kcp.start(); err != nil {
 		return err
 	}
@@ -232,25 +249,48 @@ func (h *Hub) CreateWorkspace(ctx context.Context, parent logicalcluster.Path, n
 	return path, err
 }
 
-// AuditLogPath is kcp's audit log: one JSON event per write request (see audit.go).
+// AuditLogPath is kcp's audit log: one JSON event per write request (see audit.go). For a
+// sharded hub it is the root shard's; ShardAuditLogPath names the others.
 func (h *Hub) AuditLogPath() string { return filepath.Join(h.Dir, "audit.log") }
 
-// PID returns kcp's PID, or 0 when it is not running.
-func (h *Hub) PID() int { return h.kcp.PID() }
+// PID returns kcp's PID (the root shard's for a sharded hub), or 0 when it is not running.
+func (h *Hub) PID() int {
+	if h.sharded != nil {
+		return h.sharded.shards[0].proc.PID()
+	}
+	return h.kcp.PID()
+}
 
 // LogDir returns the directory of kcp's log.
 func (h *Hub) LogDir() string { return h.opts.LogDir }
 
-// Stop stops kcp gracefully (SIGTERM, then SIGKILL after a grace period).
+// LogPath returns the log of kcp, or of the root shard for a sharded hub.
+func (h *Hub) LogPath() string {
+	if h.sharded != nil {
+		return h.sharded.shards[0].proc.logPath
+	}
+	return h.kcp.logPath
+}
+
+// Stop stops kcp gracefully (SIGTERM, then SIGKILL after a grace period); a sharded hub stops
+// its front proxy, shards and cache server.
 func (h *Hub) Stop() error {
+	if h.sharded != nil {
+		return h.sharded.stop(15 * time.Second)
+	}
 	if h.kcp == nil {
 		return nil
 	}
 	return h.kcp.stop(15 * time.Second)
 }
 
-// Kill stops kcp with SIGKILL, as a crash would.
-func (h *Hub) Kill() error { return h.kcp.kill() }
+// Kill stops kcp (every process of a sharded hub) with SIGKILL, as a crash would.
+func (h *Hub) Kill() error {
+	if h.sharded != nil {
+		return h.sharded.stop(0)
+	}
+	return h.kcp.kill()
+}
 
 // loadOrPickPorts reads ports from path, or picks n free ports, stores them with set and saves them.
 // Stable ports let a resumed state directory keep its kubeconfigs valid.

@@ -24,11 +24,16 @@ func NewCommand(flags *clientflags.Flags) *cobra.Command {
 
 func newCreateCommand(flags *clientflags.Flags) *cobra.Command {
 	var admins, members []string
+	var shard string
 	cmd := &cobra.Command{
-		Use:     "create NAME --admin USER[,USER]",
-		Short:   "Create an organization and grant its admins",
-		Example: "  atrium org create acme --admin alice --member bob,carol --kubeconfig admin.kubeconfig",
-		Args:    exactlyOneName,
+		Use:   "create NAME --admin USER[,USER] [--shard SHARD]",
+		Short: "Create an organization and grant its admins",
+		Long: `Create an organization: a kcp workspace root:orgs:NAME bound to Atrium's API, with admins
+and members. On a sharded hub, --shard places it on the named kcp shard (kcp chooses
+otherwise); ` + "`atrium org list`" + ` shows where each organization lives.`,
+		Example: "  atrium org create acme --admin alice --member bob,carol --kubeconfig admin.kubeconfig\n" +
+			"  atrium org create globex --admin erin --shard shard-1 --kubeconfig admin.kubeconfig",
+		Args: exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(admins) == 0 {
 				return errors.New("at least one --admin is required: an organization without admins cannot be managed by anyone but the hub admin")
@@ -39,11 +44,15 @@ func newCreateCommand(flags *clientflags.Flags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			org, err := bootstrap.CreateOrg(cmd.Context(), cfg, args[0], bootstrap.OrgOptions{
-				Admins: admins, Members: members,
+				Admins: admins, Members: members, Shard: shard,
 				Progress: func(s string) { fmt.Fprintln(out, "  "+s) },
 			})
 			if err != nil {
 				return clientflags.Explain(cfg.Host, err)
+			}
+			if org.Shard != "" {
+				fmt.Fprintf(out, "organization %s created (%s, shard %s)\n", org.Name, org.Path, org.Shard)
+				return nil
 			}
 			fmt.Fprintf(out, "organization %s created (%s)\n", org.Name, org.Path)
 			return nil
@@ -51,6 +60,7 @@ func newCreateCommand(flags *clientflags.Flags) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&admins, "admin", nil, "users granted atrium:org-admin (comma-separated or repeated)")
 	cmd.Flags().StringSliceVar(&members, "member", nil, "users granted atrium:org-member (comma-separated or repeated)")
+	cmd.Flags().StringVar(&shard, "shard", "", "kcp shard to place the organization on (a Shard name in root, e.g. root or shard-1); default: kcp chooses")
 	return cmd
 }
 
@@ -96,9 +106,13 @@ func newListCommand(flags *clientflags.Flags) *cobra.Command {
 				return clientflags.Explain(cfg.Host, err)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(w, "NAME\tPATH\tPHASE\tAGE")
+			fmt.Fprintln(w, "NAME\tPATH\tPHASE\tSHARD\tAGE")
 			for _, o := range orgs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", o.Name, o.Path, o.Phase, duration.HumanDuration(time.Since(o.Created)))
+				shard := o.Shard
+				if shard == "" {
+					shard = "<none>"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", o.Name, o.Path, o.Phase, shard, duration.HumanDuration(time.Since(o.Created)))
 			}
 			return w.Flush()
 		},

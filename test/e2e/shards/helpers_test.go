@@ -1,0 +1,259 @@
+package shards
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/agent/mirror"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+	"github.com/atrium-dev/atrium/internal/kcp"
+	"github.com/atrium-dev/atrium/test/testbed"
+)
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, computev1alpha1.AddToScheme,
+		platformv1alpha1.AddToScheme, workspacesv1alpha1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// adminClient is a hub admin client for the organization, through the front proxy.
+func adminClient(t *testing.T, org string) client.Client {
+	t.Helper()
+	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// tenantClient is user's client for the organization's logical cluster, through the front proxy.
+func tenantClient(t *testing.T, user, org string) client.Client {
+	t.Helper()
+	cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath(org))
+	require.NoError(t, err)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+func providerClient(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.New(kcp.ConfigForCluster(env.Hub.Config, logicalcluster.NewPath(exports.ProviderWorkspace)), client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+func localClient(t *testing.T, cluster string) client.Client {
+	t.Helper()
+	c, err := client.New(env.Cluster(cluster).Config, client.Options{Scheme: scheme})
+	require.NoError(t, err)
+	return c
+}
+
+// org returns the organization as bootstrap reports it (logical cluster, shard).
+func org(t *testing.T, name string) bootstrap.Org {
+	t.Helper()
+	orgs, err := bootstrap.ListOrgs(context.Background(), env.Hub.Config)
+	require.NoError(t, err)
+	for _, o := range orgs {
+		if o.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("organization %s not found", name)
+	return bootstrap.Org{}
+}
+
+// shardURL is the shard's own address (not the front proxy's).
+func shardURL(t *testing.T, shard string) string {
+	t.Helper()
+	cfg, err := env.Hub.ShardConfig(shard)
+	require.NoError(t, err)
+	return cfg.Host
+}
+
+const strategyName = "loopback"
+
+// installStrategy waits until the agent installed the compute CRDs, then creates the access
+// strategy the workspaces use: a ConfigMap per workspace, the URL and probe answered by ideURL.
+func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string) error {
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
+			return false, nil //nolint:nilerr // the agent installs it; keep polling
+		}
+		for _, cond := range crd.Status.Conditions {
+			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return fmt.Errorf("the agent did not install the compute CRDs on %s: %w", cluster.Name, err)
+	}
+	path := ideURL + "/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/"
+	s := &computev1alpha1.WorkspaceAccessStrategy{
+		ObjectMeta: metav1.ObjectMeta{Name: strategyName},
+		Spec: computev1alpha1.WorkspaceAccessStrategySpec{
+			DisplayName: "Loopback (test)",
+			AccessResourceTemplates: []computev1alpha1.AccessResourceTemplate{{
+				Kind: "ConfigMap", APIVersion: "v1", NamePrefix: "access",
+				Template: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: whatever\ndata:\n  service: \"{{ .Service.Name }}\"\n",
+			}},
+			AccessURLTemplate: path,
+			AccessStartupProbe: &computev1alpha1.AccessStartupProbe{
+				HTTPGet:       computev1alpha1.AccessHTTPGetProbe{URLTemplate: path + "api/status"},
+				PeriodSeconds: 1, TimeoutSeconds: 2, FailureThreshold: 3,
+			},
+		},
+	}
+	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create the access strategy on %s: %w", cluster.Name, err)
+	}
+	return nil
+}
+
+// newWorkspace is a small workspace of user, pinned to a compute cluster by its region label.
+func newWorkspace(name, user, cluster string) *workspacesv1alpha1.Workspace {
+	return &workspacesv1alpha1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: map[string]string{workspacesv1alpha1.AnnotationCreatedBy: user}},
+		Spec: workspacesv1alpha1.WorkspaceSpec{
+			Image: "quay.io/jupyter/base-notebook:2025-06-01",
+			Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+			}},
+			ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"region": cluster}},
+		},
+	}
+}
+
+// create creates the workspace as the tenant and deletes it (as admin) when the test ends.
+func create(t *testing.T, user, org string, ws *workspacesv1alpha1.Workspace) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, tenantClient(t, user, org).Create(ctx, ws))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = adminClient(t, org).Delete(ctx, &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: ws.Namespace, Name: ws.Name}})
+	})
+}
+
+// waitHub waits until the hub Workspace satisfies cond, and returns it.
+func waitHub(t *testing.T, org, name string, timeout time.Duration, what string, cond func(*workspacesv1alpha1.Workspace) bool) *workspacesv1alpha1.Workspace {
+	t.Helper()
+	c := adminClient(t, org)
+	var last *workspacesv1alpha1.Workspace
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ws := &workspacesv1alpha1.Workspace{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
+			return false, nil //nolint:nilerr // keep polling
+		}
+		last = ws
+		return cond(ws), nil
+	})
+	require.NoError(t, err, "workspace %s/%s: %s; last: %s", org, name, what, describe(last))
+	return last
+}
+
+func available(ws *workspacesv1alpha1.Workspace) bool {
+	return meta.IsStatusConditionTrue(ws.Status.Conditions, string(workspacesv1alpha1.ConditionAvailable)) &&
+		ws.Status.ObservedGeneration == ws.Generation
+}
+
+func phase(p workspacesv1alpha1.WorkspacePhase) func(*workspacesv1alpha1.Workspace) bool {
+	return func(ws *workspacesv1alpha1.Workspace) bool {
+		return ws.Status.Phase == p && ws.Status.ObservedGeneration == ws.Generation
+	}
+}
+
+func describe(ws *workspacesv1alpha1.Workspace) string {
+	if ws == nil {
+		return "<not found>"
+	}
+	s := fmt.Sprintf("gen=%d observed=%d phase=%s cluster=%q", ws.Generation, ws.Status.ObservedGeneration, ws.Status.Phase, ws.PlacedCluster())
+	for _, c := range ws.Status.Conditions {
+		s += fmt.Sprintf(" %s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message)
+	}
+	return s
+}
+
+// waitFor polls cond until it holds.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	var lastErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
+		lastErr = err
+		return ok, nil
+	})
+	require.NoError(t, err, "%s (last error: %v)", what, lastErr)
+}
+
+// localNamespace is where agents mirror the workspaces of an org's default namespace.
+func localNamespace(t *testing.T, org string) string {
+	return mirror.Namespace(orgCluster(t, org), "default")
+}
+
+func orgCluster(t *testing.T, name string) string {
+	t.Helper()
+	o := org(t, name)
+	require.NotEmpty(t, o.Cluster)
+	return o.Cluster
+}
+
+// runningPods counts the Running pods of a workspace on a compute cluster.
+func runningPods(ctx context.Context, c client.Client, ns, name string) (int, error) {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"atrium.dev/workspace": name}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp.IsZero() {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func deploymentReplicas(ctx context.Context, c client.Client, ns, name string) (int32, error) {
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, d); err != nil {
+		return -1, err
+	}
+	if d.Spec.Replicas == nil {
+		return 1, nil
+	}
+	return *d.Spec.Replicas, nil
+}
