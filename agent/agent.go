@@ -18,6 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -157,11 +158,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	localMgr, err := ctrl.NewManager(opts.LocalConfig, ctrl.Options{
-		Scheme:                        scheme,
-		Logger:                        logger,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
-		HealthProbeBindAddress:        opts.HealthAddr,
-		PprofBindAddress:              opts.PprofAddr,
+		Scheme:                 scheme,
+		Logger:                 logger,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+		PprofBindAddress:       opts.PprofAddr,
+		// Nothing reads the field managers of compute-cluster objects, and they are the larger
+		// part of many (pods, Deployments): not caching them saves memory and deep copies.
+		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              leaderElectionID(opts.ClusterName, opts.EndpointSlice),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,

@@ -170,8 +170,10 @@ func (h *Heartbeat) observe(ctx context.Context) (*platformv1alpha1.ComputeClust
 		add(allocatable, n.Status.Allocatable)
 	}
 
+	// Read-only walks over every workspace pod and mirror at every heartbeat: no deep copies
+	// (the cache's objects are not modified).
 	pods := &corev1.PodList{}
-	if err := h.opts.Local.List(ctx, pods, client.MatchingLabelsSelector{Selector: workspacePods}); err != nil {
+	if err := h.opts.Local.List(ctx, pods, client.MatchingLabelsSelector{Selector: workspacePods}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list workspace pods: %w", err)
 	}
 	allocated := corev1.ResourceList{}
@@ -185,7 +187,7 @@ func (h *Heartbeat) observe(ctx context.Context) (*platformv1alpha1.ComputeClust
 	}
 
 	mirrors := &computev1alpha1.LocalWorkspaceList{}
-	if err := h.opts.Local.List(ctx, mirrors); err != nil {
+	if err := h.opts.Local.List(ctx, mirrors, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list local workspaces: %w", err)
 	}
 	strategies := &computev1alpha1.WorkspaceAccessStrategyList{}
