@@ -31,6 +31,7 @@ import (
 // The embedded default of the local platform.
 const (
 	org            = "demo"
+	maxShards      = 3
 	orgAdmin       = "alice"
 	orgMember      = "bob"
 	strategyName   = "local"
@@ -58,9 +59,14 @@ kube-apiserver, kube-controller-manager, kube-scheduler, kwok nodes), the hub co
 agent per cluster; then the hub is initialized, and the organization "demo" (admin alice, member
 bob) gets a WorkspaceTemplate and a sample Workspace.
 
+With --shards 2 (or 3) the hub is sharded: a kcp cache server, the shards root, shard-1, ...
+and a kcp-front-proxy that every kubeconfig points at. Each shard gets its own organization with
+the same people, template and sample: demo on root, demo2 on shard-1, demo3 on shard-2; the
+agents follow every shard.
+
 State, kubeconfigs and logs live in the state dir; running it again on the same dir resumes:
   <state-dir>/kubeconfigs/admin.kubeconfig             hub admin
-  <state-dir>/kubeconfigs/<org>-<user>.kubeconfig      tenants (demo-alice, demo-bob)
+  <state-dir>/kubeconfigs/<org>-<user>.kubeconfig      tenants (demo-alice, demo-bob; demo2-alice, ... when sharded)
   <state-dir>/kubeconfigs/cluster-<name>.kubeconfig    compute clusters
   <state-dir>/logs/<component>.log                     one log per process
 When everything is up it prints one line containing "ready" and stays in the foreground.`,
@@ -69,7 +75,7 @@ When everything is up it prints one line containing "ready" and stays in the for
 	}
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", ".atrium", "directory for data, kubeconfigs and logs")
 	cmd.Flags().IntVar(&o.clusters, "clusters", 2, "number of compute clusters")
-	cmd.Flags().IntVar(&o.shards, "shards", 1, "number of kcp shards (only 1 is supported so far)")
+	cmd.Flags().IntVar(&o.shards, "shards", 1, "number of kcp shards (1 to 3); 2 or more start a sharded hub behind a kcp front proxy, with one organization per shard")
 	return cmd
 }
 
@@ -84,8 +90,8 @@ func (o *upOptions) run(ctx context.Context) error {
 	if o.clusters < 1 || o.clusters > 4 {
 		return fmt.Errorf("--clusters must be between 1 and 4, got %d", o.clusters)
 	}
-	if o.shards != 1 {
-		return fmt.Errorf("--shards %d: a sharded local hub is not supported yet; use --shards 1", o.shards)
+	if o.shards < 1 || o.shards > maxShards {
+		return fmt.Errorf("--shards must be between 1 and %d, got %d", maxShards, o.shards)
 	}
 	dir, err := filepath.Abs(o.stateDir)
 	if err != nil {
@@ -113,9 +119,13 @@ func (o *upOptions) run(ctx context.Context) error {
 	for i := range o.clusters {
 		names = append(names, fmt.Sprintf("cluster-%d", i+1))
 	}
-	p.step("starting the kcp hub and %d compute clusters (%s) in %s", o.clusters, strings.Join(names, ", "), dir)
+	hubKind := "the kcp hub"
+	if o.shards > 1 {
+		hubKind = fmt.Sprintf("a sharded kcp hub (cache server, %d shards, front proxy)", o.shards)
+	}
+	p.step("starting %s and %d compute clusters (%s) in %s", hubKind, o.clusters, strings.Join(names, ", "), dir)
 	env, err := testbed.StartEnv(ctx, dir, testbed.EnvOptions{
-		Hub: true, Clusters: names,
+		Hub: true, HubOptions: testbed.HubOptions{Shards: o.shards}, Clusters: names,
 		ClusterOptions: func(name string) testbed.ComputeClusterOptions {
 			return testbed.ComputeClusterOptions{Nodes: 2, NodeLabels: map[string]string{"topology.kubernetes.io/region": region(name)}}
 		},
@@ -134,11 +144,18 @@ func (o *upOptions) run(ctx context.Context) error {
 
 	p.step("initializing the hub (root:atrium, root:orgs)")
 	if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
-		return fmt.Errorf("hub init failed: %w (see %s)", err, filepath.Join(logs, "kcp.log"))
+		return fmt.Errorf("hub init failed: %w (see %s)", err, env.Hub.LogPath())
 	}
-	p.step("creating organization %s (admin %s, member %s)", org, orgAdmin, orgMember)
-	if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, org, bootstrap.OrgOptions{Admins: []string{orgAdmin}, Members: []string{orgMember}}); err != nil && !errors.Is(err, bootstrap.ErrOrgExists) {
-		return err
+	orgs := localOrgs(env.Hub.Shards())
+	for _, o := range orgs {
+		if o.shard != "" {
+			p.step("creating organization %s on shard %s (admin %s, member %s)", o.name, o.shard, orgAdmin, orgMember)
+		} else {
+			p.step("creating organization %s (admin %s, member %s)", o.name, orgAdmin, orgMember)
+		}
+		if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, o.name, bootstrap.OrgOptions{Admins: []string{orgAdmin}, Members: []string{orgMember}, Shard: o.shard}); err != nil && !errors.Is(err, bootstrap.ErrOrgExists) {
+			return err
+		}
 	}
 
 	for _, name := range names {
@@ -166,35 +183,67 @@ func (o *upOptions) run(ctx context.Context) error {
 	stoppers = append(stoppers, hc.Stop)
 
 	p.step("writing kubeconfigs")
-	kubeconfigs, err := writeKubeconfigs(env, dir, names)
+	kubeconfigs, err := writeKubeconfigs(env, dir, names, orgs)
 	if err != nil {
 		return err
 	}
-	p.step("creating WorkspaceTemplate %s and Workspace %s as %s", templateName, sampleName, orgAdmin)
-	if err := createSample(ctx, env); err != nil {
-		return err
+	states := map[string]string{}
+	for _, lo := range orgs {
+		p.step("creating WorkspaceTemplate %s and Workspace %s in %s as %s", templateName, sampleName, lo.name, orgAdmin)
+		if err := createSample(ctx, env, lo.name); err != nil {
+			return err
+		}
 	}
-	p.step("waiting for Workspace %s to become Available", sampleName)
-	url, err := waitAvailable(ctx, env)
-	if err != nil {
-		return fmt.Errorf("%w (logs in %s)", err, logs)
+	for _, lo := range orgs {
+		p.step("waiting for Workspace %s in %s to become Available", sampleName, lo.name)
+		state, err := waitAvailable(ctx, env, lo.name)
+		if err != nil {
+			return fmt.Errorf("%w (logs in %s)", err, logs)
+		}
+		states[lo.name] = state
 	}
 
 	fmt.Printf(`
-Atrium local platform ready in %s: workspace %s is Available at %s
+Atrium local platform ready in %s: workspace %s is %s
 
 Try, as the tenant alice of organization demo:
   export KUBECONFIG=%s
   kubectl get aws                                                        # workspaces: phase, URL, cluster
   kubectl patch aws %s --type merge -p '{"spec":{"desiredStatus":"Stopped"}}' # stop it (storage is kept)
   kubectl apply -f - <<< '{"apiVersion":"workspaces.atrium.dev/v1alpha1","kind":"Workspace","metadata":{"name":"mine","namespace":"default"},"spec":{"templateRef":{"name":"%s"}}}'
-
+`, time.Since(p.start).Round(time.Second), sampleName, states[org], kubeconfigs[org+"-"+orgAdmin], sampleName, templateName)
+	for _, lo := range orgs[1:] {
+		fmt.Printf(`
+Organization %s lives on shard %s (workspace %s is %s); the same commands work there with:
+  export KUBECONFIG=%s
+`, lo.name, lo.shard, sampleName, states[lo.name], kubeconfigs[lo.name+"-"+orgAdmin])
+	}
+	fmt.Printf(`
 Hub admin: %s   Compute clusters: %s
 Logs: %s   Stop: Ctrl-C or atrium dev down --state-dir %s
-`, time.Since(p.start).Round(time.Second), sampleName, url, kubeconfigs[org+"-"+orgAdmin], sampleName, templateName,
-		kubeconfigs["admin"], filepath.Join(dir, "kubeconfigs", "cluster-*.kubeconfig"), logs, o.stateDir)
+`, kubeconfigs["admin"], filepath.Join(dir, "kubeconfigs", "cluster-*.kubeconfig"), logs, o.stateDir)
 	<-ctx.Done()
 	return nil
+}
+
+// localOrg is an organization of the local platform and the shard it is placed on ("" lets kcp
+// choose, on a single kcp).
+type localOrg struct{ name, shard string }
+
+// localOrgs returns one organization per shard: demo on the first, then demo2, demo3, ...
+func localOrgs(shards []string) []localOrg {
+	if len(shards) == 1 {
+		return []localOrg{{name: org}}
+	}
+	out := make([]localOrg, 0, len(shards))
+	for i, shard := range shards {
+		name := org
+		if i > 0 {
+			name = fmt.Sprintf("%s%d", org, i+1)
+		}
+		out = append(out, localOrg{name: name, shard: shard})
+	}
+	return out
 }
 
 func region(cluster string) string {
@@ -312,7 +361,7 @@ spec:
 `
 
 // writeKubeconfigs writes the documented kubeconfigs and returns their paths by short name.
-func writeKubeconfigs(env *testbed.Env, dir string, clusters []string) (map[string]string, error) {
+func writeKubeconfigs(env *testbed.Env, dir string, clusters []string, orgs []localOrg) (map[string]string, error) {
 	kc := filepath.Join(dir, "kubeconfigs")
 	out := map[string]string{"admin": filepath.Join(kc, "admin.kubeconfig")}
 	data, err := os.ReadFile(env.Hub.Kubeconfig)
@@ -322,12 +371,14 @@ func writeKubeconfigs(env *testbed.Env, dir string, clusters []string) (map[stri
 	if err := os.WriteFile(out["admin"], data, 0o600); err != nil {
 		return nil, fmt.Errorf("failed to write %s: %w", out["admin"], err)
 	}
-	for _, user := range []string{orgAdmin, orgMember} {
-		path := filepath.Join(kc, org+"-"+user+".kubeconfig")
-		if err := env.Hub.WriteKubeconfig(path, user, bootstrap.OrgPath(org)); err != nil {
-			return nil, err
+	for _, o := range orgs {
+		for _, user := range []string{orgAdmin, orgMember} {
+			path := filepath.Join(kc, o.name+"-"+user+".kubeconfig")
+			if err := env.Hub.WriteKubeconfig(path, user, bootstrap.OrgPath(o.name)); err != nil {
+				return nil, err
+			}
+			out[o.name+"-"+user] = path
 		}
-		out[org+"-"+user] = path
 	}
 	for _, name := range clusters {
 		path := filepath.Join(kc, "cluster-"+name+".kubeconfig")
@@ -344,7 +395,7 @@ func writeKubeconfigs(env *testbed.Env, dir string, clusters []string) (map[stri
 }
 
 // createSample creates the sample template and workspace as the org admin, unless they exist.
-func createSample(ctx context.Context, env *testbed.Env) error {
+func createSample(ctx context.Context, env *testbed.Env, org string) error {
 	cfg, err := env.Hub.UserConfig(orgAdmin, bootstrap.OrgPath(org))
 	if err != nil {
 		return err
@@ -392,7 +443,9 @@ spec:
 	return nil
 }
 
-func waitAvailable(ctx context.Context, env *testbed.Env) (string, error) {
+// waitAvailable waits until the sample workspace of org is Available and returns "Available at
+// <URL>"; a sample its tenant stopped (a resumed state dir) is left stopped and reported so.
+func waitAvailable(ctx context.Context, env *testbed.Env, org string) (string, error) {
 	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
 	if err != nil {
 		return "", err
@@ -404,6 +457,9 @@ func waitAvailable(ctx context.Context, env *testbed.Env) (string, error) {
 			return false, nil //nolint:nilerr // keep polling
 		}
 		last = ws
+		if ws.IsStopped() {
+			return ws.Status.Phase == workspacesv1alpha1.WorkspacePhaseStopped, nil
+		}
 		return meta.IsStatusConditionTrue(ws.Status.Conditions, string(workspacesv1alpha1.ConditionAvailable)), nil
 	})
 	if err != nil {
@@ -415,7 +471,10 @@ func waitAvailable(ctx context.Context, env *testbed.Env) (string, error) {
 			}
 			msg = fmt.Sprintf("phase %q; %s", last.Status.Phase, strings.Join(parts, "; "))
 		}
-		return "", fmt.Errorf("workspace %s did not become Available: %s", sampleName, msg)
+		return "", fmt.Errorf("workspace %s in organization %s did not become Available: %s", sampleName, org, msg)
 	}
-	return last.Status.AccessURL, nil
+	if last.IsStopped() {
+		return "stopped (patch its desiredStatus to Running to start it)", nil
+	}
+	return "Available at " + last.Status.AccessURL, nil
 }

@@ -27,12 +27,15 @@ type platform struct {
 	out   strings.Builder
 }
 
-func start(t *testing.T, stateDir string) *platform {
+func start(t *testing.T, stateDir string, args ...string) *platform {
 	t.Helper()
 	bin, err := testbed.Binary("atrium")
 	require.NoError(t, err)
 	p := &platform{lines: make(chan string, 1000)}
-	p.cmd = exec.Command(bin, "dev", "up", "--state-dir", stateDir, "--clusters", "1")
+	if len(args) == 0 {
+		args = []string{"--clusters", "1"}
+	}
+	p.cmd = exec.Command(bin, append([]string{"dev", "up", "--state-dir", stateDir}, args...)...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -192,4 +195,64 @@ func mustBinary(t *testing.T, name string) string {
 	p, err := testbed.Binary(name)
 	require.NoError(t, err)
 	return p
+}
+
+// TestDevUpSharded is `make run` with --shards 2: an organization on each shard, both agents
+// serving both, the printed commands valid in the shard-1 organization too, and a resume of the
+// sharded state dir.
+func TestDevUpSharded(t *testing.T) {
+	stateDir := t.TempDir()
+	p := start(t, stateDir, "--shards", "2", "--clusters", "2")
+	out := p.waitReady(t, 10*time.Minute)
+
+	admin := filepath.Join(stateDir, "kubeconfigs", "admin.kubeconfig")
+	demo2 := filepath.Join(stateDir, "kubeconfigs", "demo2-alice.kubeconfig")
+	require.Contains(t, out, "Organization demo2 lives on shard shard-1")
+	require.Contains(t, out, "export KUBECONFIG="+demo2)
+	for _, f := range []string{"kcp-root.log", "kcp-shard-1.log", "kcp-cache-server.log", "kcp-front-proxy.log"} {
+		require.FileExists(t, filepath.Join(stateDir, "logs", f))
+	}
+	orgs := atrium(t, "org", "list", "--kubeconfig", admin)
+	require.Regexp(t, `(?m)^demo\s+root:orgs:demo\s+Ready\s+root\s`, orgs)
+	require.Regexp(t, `(?m)^demo2\s+root:orgs:demo2\s+Ready\s+shard-1\s`, orgs)
+	// Both agents follow both shards (SHARDS lists two virtual-workspace hosts per cluster).
+	clusters := atrium(t, "cluster", "list", "--kubeconfig", admin)
+	require.Regexp(t, `(?m)^cluster-1\s+True\s.*127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\s*$`, clusters)
+	require.Regexp(t, `(?m)^cluster-2\s+True\s.*127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\s*$`, clusters)
+
+	// The printed commands, in the shard-1 organization.
+	var commands []string
+	for _, line := range strings.Split(out, "\n") {
+		if cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "kubectl "); ok {
+			if i := strings.Index(cmd, " # "); i >= 0 {
+				cmd = cmd[:i]
+			}
+			commands = append(commands, strings.TrimSpace(cmd))
+		}
+	}
+	require.Len(t, commands, 3, "three commands to try:\n%s", out)
+	require.Contains(t, kubectl(t, demo2, nil, strings.Fields(commands[0])...), "hello")
+	runShell(t, demo2, "kubectl "+commands[1])
+	waitPhase(t, demo2, "hello", "Stopped")
+	runShell(t, demo2, "kubectl "+commands[2])
+	waitPhase(t, demo2, "mine", "Running")
+	p.interrupt(t)
+
+	// Resume: the sharded hub comes back from the state dir; the stopped sample stays stopped.
+	p = start(t, stateDir, "--shards", "2", "--clusters", "2")
+	out = p.waitReady(t, 10*time.Minute)
+	require.Contains(t, out, "workspace hello is stopped")
+	require.Contains(t, kubectl(t, demo2, nil, "get", "aws"), "mine")
+	waitPhase(t, demo2, "mine", "Running")
+	p.interrupt(t)
+}
+
+// atrium runs the atrium binary and returns its output.
+func atrium(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, mustBinary(t, "atrium"), args...).CombinedOutput()
+	require.NoError(t, err, "atrium %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
 }
