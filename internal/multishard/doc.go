@@ -8,5 +8,7 @@
 // them. A per-shard deployment points it at a slice whose partition selects one shard.
 //
 // Logical-cluster names are unique across shards, so the union of the children's clusters
-// is unambiguous.
+// is unambiguous. The clusters a child engages get informers whose event handlers see only
+// their own logical cluster (scope.go: a workaround for multicluster-provider v0.2.1, which
+// let every cluster's watches see every cluster's events).
 package multishard

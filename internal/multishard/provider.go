@@ -191,7 +191,7 @@ func (p *Provider) startChild(ctx context.Context, url string, mgr mcmanager.Man
 		defer close(ch.done)
 		backoff := time.Second
 		for {
-			err := prov.Run(childCtx, mgr)
+			err := prov.Run(childCtx, scopedEngage{Manager: mgr})
 			if childCtx.Err() != nil {
 				return
 			}
