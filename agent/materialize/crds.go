@@ -101,11 +101,40 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 				lastErr = fmt.Errorf("CRD %s is not Established yet", crd.Name)
 				return false, nil
 			}
+			// Established comes before discovery serves the resource; a manager's REST mapper
+			// asked in between fails with "no matches for kind", so wait for discovery too.
+			if err := servedInDiscovery(cs, crd); err != nil {
+				lastErr = err
+				return false, nil
+			}
 		}
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("failed to wait for the compute CRDs to be Established: %w", errors.Join(err, lastErr))
+		return fmt.Errorf("failed to wait for the compute CRDs to be Established and served: %w", errors.Join(err, lastErr))
+	}
+	return nil
+}
+
+// servedInDiscovery reports an error unless the API server's discovery lists the CRD's
+// resource in every served version.
+func servedInDiscovery(cs apiextensionsclient.Interface, crd *apiextensionsv1.CustomResourceDefinition) error {
+	for _, v := range crd.Spec.Versions {
+		if !v.Served {
+			continue
+		}
+		gv := crd.Spec.Group + "/" + v.Name
+		list, err := cs.Discovery().ServerResourcesForGroupVersion(gv)
+		if err != nil {
+			return fmt.Errorf("discovery does not serve %s yet: %w", gv, err)
+		}
+		found := false
+		for _, r := range list.APIResources {
+			found = found || r.Name == crd.Spec.Names.Plural
+		}
+		if !found {
+			return fmt.Errorf("discovery does not list %s in %s yet", crd.Spec.Names.Plural, gv)
+		}
 	}
 	return nil
 }
