@@ -78,11 +78,19 @@ type Result struct {
 type localKey struct{ cluster, key string }
 
 type localState struct {
-	mirrors     map[string][]string // workspace key -> clusters holding a mirror
+	mirrors     map[string][]string // workspace key -> clusters holding a mirror (once per mirror)
+	deleting    []deletingMirror
 	mirror      map[localKey]*computev1alpha1.LocalWorkspace
 	deployments map[localKey]*appsv1.Deployment
 	services    map[localKey]bool
 	pvcs        map[localKey]types.UID
+}
+
+// deletingMirror is a LocalWorkspace being deleted: its finalizers must let go in time.
+type deletingMirror struct {
+	cluster, key, name string
+	since              time.Time
+	finalizers         []string
 }
 
 func key(logicalCluster, namespace, name string) string {
@@ -125,13 +133,23 @@ func (c *Checker) Check(ctx context.Context, before Snapshot) (*Result, error) {
 			}
 		}
 	}
+	deleting := map[localKey]bool{}
+	for _, m := range local.deleting {
+		deleting[localKey{m.cluster, m.key}] = true
+		if age := time.Since(m.since); age > timeout {
+			add("stuck-finalizer", m.key, m.cluster, "LocalWorkspace %s Deleting for %s with finalizers %v", m.name, age.Round(time.Second), m.finalizers)
+		} else {
+			res.Pending = append(res.Pending, m.key+" (mirror deleting on "+m.cluster+")")
+		}
+	}
+	// The objects of a mirror being deleted go with it (pending above).
 	for lk := range local.deployments {
-		if _, ok := local.mirror[lk]; !ok {
+		if _, ok := local.mirror[lk]; !ok && !deleting[lk] {
 			add("orphan", lk.key, lk.cluster, "Deployment without its LocalWorkspace")
 		}
 	}
 	for lk := range local.pvcs {
-		if _, ok := local.mirror[lk]; !ok {
+		if _, ok := local.mirror[lk]; !ok && !deleting[lk] {
 			add("orphan", lk.key, lk.cluster, "PVC without its LocalWorkspace")
 		}
 	}
@@ -150,9 +168,16 @@ func (c *Checker) checkWorkspace(ws *workspacesv1alpha1.Workspace, k string, loc
 		}
 		return
 	}
+	perCluster := map[string]int{}
 	for _, cl := range local.mirrors[k] {
+		perCluster[cl]++
 		if cl != placed {
 			add("duplicate", k, cl, "LocalWorkspace on a cluster the hub did not place it on (placed: %q)", placed)
+		}
+	}
+	for cl, n := range perCluster {
+		if n > 1 {
+			add("duplicate", k, cl, "%d LocalWorkspaces of this one workspace", n)
 		}
 	}
 	if placed == "" {
@@ -246,6 +271,7 @@ func (c *Checker) walkClusters(ctx context.Context) (*localState, error) {
 			k := key(o.LogicalCluster, o.Namespace, o.Name)
 			origin[lw.Namespace+"/"+lw.Name] = k
 			if lw.DeletionTimestamp != nil {
+				s.deleting = append(s.deleting, deletingMirror{cluster: name, key: k, name: lw.Namespace + "/" + lw.Name, since: lw.DeletionTimestamp.Time, finalizers: lw.Finalizers})
 				continue
 			}
 			s.mirrors[k] = append(s.mirrors[k], name)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -67,12 +66,15 @@ func TestFaults(t *testing.T) {
 
 	for _, f := range []fault{
 		{name: "agent SIGKILL during create storm", short: true, run: killAgentsDuringCreates},
-		{name: "agent SIGKILL during stop storm", run: killAgentsDuringStops},
+		{name: "agent SIGKILL during stop storm", short: true, run: killAgentsDuringStops},
 		{name: "agent SIGKILL during deletes", short: true, run: killAgentsDuringDeletes},
 		{name: "compute kube-apiserver restart", run: restartComputeAPIServer},
+		{name: "compute etcd SIGKILL and restart (data kept)", short: true, run: restartComputeEtcd},
 		{name: "kcp restart (data kept) while agents work", run: restartHub},
-		{name: "tenant edits while the agent writes status", run: concurrentEdits},
-		{name: "rapid stop/start flips", short: true, run: flips},
+		{name: "hub partition of west longer than the heartbeat grace", short: true, run: partitionHub},
+		{name: "agent leader SIGKILL during create storm (2 replicas)", short: true, run: leaderLossDuringCreates},
+		{name: "tenant edits while the agent writes status", short: true, run: concurrentEdits},
+		{name: "100 stop/start flips with concurrent tenant edits", short: true, run: flips},
 	} {
 		if !full && !f.short {
 			continue
@@ -222,7 +224,8 @@ func restartComputeAPIServer(t *testing.T, ctx context.Context) int {
 }
 
 // repairKwokPodsUntil runs repairKwokPods on both clusters every two seconds until the returned
-// function is called: on a loaded machine the fake nodes can miss heartbeats during any fault.
+// function is called: a fault that keeps a cluster's API server or etcd away for longer than the
+// node grace period leaves its fake nodes' pods unready, and kwok does not undo that.
 func repairKwokPodsUntil(t *testing.T, ctx context.Context) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	clients := []client.Client{localClient(t, "east"), localClient(t, "west")}
@@ -279,44 +282,57 @@ func restartHub(t *testing.T, ctx context.Context) int {
 	return len(wsNames)
 }
 
-// concurrentEdits: the tenant rewrites the workspace's display name and labels many times, by
-// read-modify-write (conflicts retried), while the agent writes its status; the last edit wins
-// and reaches the mirror.
+// concurrentEdits: three editors rewrite the workspace's display name and labels many times, by
+// read-modify-write (conflicts retried), while the agent writes its status. No edit is lost
+// (every editor's last label is on the hub) and the hub's final spec reaches the mirror.
 func concurrentEdits(t *testing.T, ctx context.Context) int {
 	name := "edited"
 	c := tenantClient(t)
 	require.NoError(t, createAll(ctx, c, []string{name}))
-	editors, edits := 3, count(5, 10)
-	var mu sync.Mutex
-	last := ""
-	require.NoError(t, parallel(names("editor", editors), func(editor string) error {
-		for i := range edits {
-			err := retryConflict(func() error {
-				ws := &workspacesv1alpha1.Workspace{}
-				if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
-					return err
-				}
-				ws.Spec.DisplayName = fmt.Sprintf("%s edit %d", editor, i)
-				if ws.Labels == nil {
-					ws.Labels = map[string]string{}
-				}
-				ws.Labels[editor] = fmt.Sprint(i)
-				if err := c.Update(ctx, ws); err != nil {
-					return err
-				}
-				mu.Lock()
-				last = ws.Spec.DisplayName
-				mu.Unlock()
-				return nil
-			})
-			if err != nil {
+	editors := names("editor", 3)
+	edits := count(5, 10)
+	require.NoError(t, parallel(editors, func(editor string) error { return edit(ctx, c, name, editor, edits) }))
+	requireEditsKept(t, ctx, c, name, editors, edits)
+	return 1
+}
+
+// edit rewrites the workspace's display name and the editor's label n times, each a
+// read-modify-write retried on conflicts: a write based on a stale read must be refused, never
+// undo someone else's change.
+func edit(ctx context.Context, c client.Client, name, editor string, n int) error {
+	for i := range n {
+		err := retryConflict(ctx, func() error {
+			ws := &workspacesv1alpha1.Workspace{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
 				return err
 			}
+			ws.Spec.DisplayName = fmt.Sprintf("%s edit %d", editor, i)
+			if ws.Labels == nil {
+				ws.Labels = map[string]string{}
+			}
+			ws.Labels[editor] = fmt.Sprint(i)
+			return c.Update(ctx, ws)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: edit %d: %w", editor, i, err)
 		}
-		return nil
-	}))
+	}
+	return nil
+}
+
+// requireEditsKept checks that every editor's last label is on the hub and that the hub's final
+// display name reaches the mirror.
+func requireEditsKept(t *testing.T, ctx context.Context, c client.Client, name string, editors []string, edits int) {
+	t.Helper()
+	ws := &workspacesv1alpha1.Workspace{}
+	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws))
+	for _, editor := range editors {
+		require.Equal(t, fmt.Sprint(edits-1), ws.Labels[editor], "the last edit of %s is kept", editor)
+	}
+	last := ws.Spec.DisplayName
+	require.NotEmpty(t, last)
 	// The checker compares desiredStatus; the display name is checked here.
-	waitUntil(t, ctx, 2*time.Minute, "the last edit reaches the mirror", func(ctx context.Context) bool {
+	waitUntil(t, ctx, 2*time.Minute, fmt.Sprintf("the last edit (%q) reaches the mirror", last), func(ctx context.Context) bool {
 		for _, cl := range []string{"east", "west"} {
 			list := &computev1alpha1.LocalWorkspaceList{}
 			if err := localClient(t, cl).List(ctx, list); err != nil {
@@ -330,30 +346,45 @@ func concurrentEdits(t *testing.T, ctx context.Context) int {
 		}
 		return false
 	})
-	return 1
 }
 
-// flips sets desiredStatus Stopped/Running many times in a row on one workspace; the platform
-// must end in the last requested state.
+// flipCount is the number of stop/start flips, in the short and the full form alike.
+const flipCount = 100
+
+// flips sets desiredStatus Stopped/Running flipCount times in a row on one workspace (merge
+// patches, no read first) while two tenants edit its display name and labels by
+// read-modify-write and the agent writes status. The platform must end in the last requested
+// state with the same PVC, and no edit may be lost or undo a flip.
 func flips(t *testing.T, ctx context.Context) int {
 	name := "flipper"
 	c := tenantClient(t)
 	require.NoError(t, createAll(ctx, c, []string{name}))
 	// Flip a running workspace (a stopped one that was never started is not placed at all).
-	waitUntil(t, ctx, 2*time.Minute, "the workspace is Available before the flips", func(ctx context.Context) bool {
-		ws := &workspacesv1alpha1.Workspace{}
-		return c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws) == nil && ws.IsAvailable()
-	})
-	// Even flips start with Stopped and end on Running; the short form ends on Stopped.
-	n := count(11, 20)
+	waitAvailable(t, ctx, c, []string{name}, 2*time.Minute)
+	var before map[string]localObject
+	for _, cl := range []string{"east", "west"} {
+		if objs := localObjects(t, ctx, cl, []string{name}); len(objs) > 0 {
+			before = objs
+		}
+	}
+	require.Equal(t, 1, hasKind(before, "PersistentVolumeClaim"), "the workspace has its PVC: %v", before)
+
+	editors := names("flip-editor", 2)
+	edits := count(10, 25)
+	editsDone := make(chan error, 1)
+	go func() {
+		editsDone <- parallel(editors, func(editor string) error { return edit(ctx, c, name, editor, edits) })
+	}()
+	// Even counts start with Stopped and end on Running.
 	var want workspacesv1alpha1.DesiredStatus
-	for i := range n {
+	for i := range flipCount {
 		want = workspacesv1alpha1.DesiredStatusStopped
 		if i%2 == 1 {
 			want = workspacesv1alpha1.DesiredStatusRunning
 		}
 		require.NoError(t, setDesired(ctx, c, name, want))
 	}
+	require.NoError(t, <-editsDone)
 	waitUntil(t, ctx, 2*time.Minute, fmt.Sprintf("the workspace ends %s", want), func(ctx context.Context) bool {
 		ws := &workspacesv1alpha1.Workspace{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, ws); err != nil {
@@ -367,5 +398,13 @@ func flips(t *testing.T, ctx context.Context) int {
 		}
 		return ws.IsAvailable()
 	})
+	requireEditsKept(t, ctx, c, name, editors, edits)
+	after := map[string]localObject{}
+	for _, cl := range []string{"east", "west"} {
+		for k, o := range localObjects(t, ctx, cl, []string{name}) {
+			after[k] = o
+		}
+	}
+	requireSameObjects(t, before, after, false)
 	return 1
 }

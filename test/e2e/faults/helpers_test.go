@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -73,6 +72,17 @@ func newWorkspace(name string) *workspacesv1alpha1.Workspace {
 	}
 }
 
+// clusterLabel is set on every ComputeCluster of the suite (the agents' --labels), so a fault
+// can put its workspaces on one cluster with a cluster selector.
+const clusterLabel = "faults.atrium.dev/cluster"
+
+// onCluster restricts a workspace to the named compute cluster.
+func onCluster(cluster string) func(*workspacesv1alpha1.Workspace) {
+	return func(ws *workspacesv1alpha1.Workspace) {
+		ws.Spec.ClusterSelector = &metav1.LabelSelector{MatchLabels: map[string]string{clusterLabel: cluster}}
+	}
+}
+
 func names(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -101,9 +111,28 @@ func parallel(wsNames []string, f func(name string) error) error {
 	return nil
 }
 
-func createAll(ctx context.Context, c client.Client, wsNames []string) error {
+// createAll creates the workspaces at once, each changed by the mutators (e.g. onCluster).
+func createAll(ctx context.Context, c client.Client, wsNames []string, mutate ...func(*workspacesv1alpha1.Workspace)) error {
 	return parallel(wsNames, func(n string) error {
-		return retryTransient(ctx, func() error { return client.IgnoreAlreadyExists(c.Create(ctx, newWorkspace(n))) })
+		ws := newWorkspace(n)
+		for _, m := range mutate {
+			m(ws)
+		}
+		return retryTransient(ctx, func() error { return client.IgnoreAlreadyExists(c.Create(ctx, ws.DeepCopy())) })
+	})
+}
+
+// waitAvailable waits until every named workspace is Available on the hub.
+func waitAvailable(t *testing.T, ctx context.Context, c client.Client, wsNames []string, timeout time.Duration) {
+	t.Helper()
+	waitUntil(t, ctx, timeout, fmt.Sprintf("workspaces %v are Available", wsNames), func(ctx context.Context) bool {
+		for _, n := range wsNames {
+			ws := &workspacesv1alpha1.Workspace{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: n}, ws); err != nil || !ws.IsAvailable() {
+				return false
+			}
+		}
+		return true
 	})
 }
 
@@ -170,8 +199,21 @@ func alive(pid int) bool {
 	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
-// retryConflict retries a read-modify-write on conflicts, long enough for several editors, the
-// hub and an agent all writing the same object.
-func retryConflict(f func() error) error {
-	return retry.RetryOnConflict(wait.Backoff{Steps: 60, Duration: 20 * time.Millisecond, Factor: 1.3, Jitter: 0.5, Cap: time.Second}, f)
+// retryConflict retries a read-modify-write on conflicts for up to two minutes: several
+// editors, a flipper, the hub and an agent all write the same object, and an editor that lost the
+// race reads again and retries, as kubectl edit's user would. (A capped wait.Backoff gives up as
+// soon as it reaches its cap, after about 3 s, which a 100-flip burst outlasts.)
+func retryConflict(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := f()
+		if !apierrors.IsConflict(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait.Jitter(20*time.Millisecond, 2)):
+		}
+	}
 }

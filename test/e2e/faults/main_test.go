@@ -4,13 +4,12 @@
 // the Checker, which must find nothing out of place. It also sends hostile manifests to the
 // hub and checks that they are answered and that nothing stops running.
 //
-// By default a short form runs (agent SIGKILL during a create storm and during deletes, rapid
-// stop/start flips; small counts; part of `make test`); ATRIUM_FAULTS=full runs every fault with
-// larger counts (`make test-faults`) and prints the table of faults, workspaces and divergences.
+// West's agent reaches the hub through a TCPProxy, so the suite can partition west from the
+// hub; east's agent is replaced by two leader-electing replicas for the leader-loss fault.
 //
-// Not covered yet: a compute cluster's etcd restart, a hub partition through a TCP proxy
-// between agent and hub (longer than the heartbeat grace), and leader loss between two agent
-// replicas.
+// By default a short form runs (small counts, the faults marked short; part of `make test`);
+// ATRIUM_FAULTS=full runs every fault with larger counts (`make test-faults`). Both print the
+// table of faults, workspaces and divergences.
 package faults
 
 import (
@@ -39,7 +38,17 @@ var (
 	ide *httptest.Server
 	// full selects the full suite (ATRIUM_FAULTS=full).
 	full = os.Getenv("ATRIUM_FAULTS") == "full"
+	// hubProxy carries every hub connection of west's agent, so a fault can partition west
+	// from the hub (Cut) and heal it.
+	hubProxy *testbed.TCPProxy
 )
+
+// agentArgs are the flags of a cluster's agents: fast heartbeats and resyncs, the loopback
+// access strategy, and a label naming the cluster for cluster selectors.
+func agentArgs(cluster string) []string {
+	return []string{"--heartbeat-period=1s", "--default-access-strategy=loopback", "--resync-period=5s",
+		"--labels=" + clusterLabel + "=" + cluster}
+}
 
 func TestMain(m *testing.M) {
 	ide = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -58,10 +67,18 @@ func TestMain(m *testing.M) {
 }
 
 func setup(ctx context.Context, env *testbed.Env) error {
+	var err error
+	if hubProxy, err = testbed.StartTCPProxy(); err != nil {
+		return err
+	}
 	stack, err := testbed.StartStack(ctx, env, testbed.StackOptions{
-		Orgs: []testbed.Org{{Name: org, Admins: []string{tenant}}},
-		AgentArgs: func(string) []string {
-			return []string{"--heartbeat-period=1s", "--default-access-strategy=loopback", "--resync-period=5s"}
+		Orgs:      []testbed.Org{{Name: org, Admins: []string{tenant}}},
+		AgentArgs: agentArgs,
+		AgentHubProxy: func(cluster string) string {
+			if cluster == "west" {
+				return hubProxy.URL()
+			}
+			return ""
 		},
 		Strategy:      func(string) *computev1alpha1.WorkspaceAccessStrategy { return testbed.LoopbackStrategy(ide.URL, "") },
 		HubController: true,
