@@ -8,6 +8,7 @@ import (
 
 	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	corev1alpha1 "github.com/kcp-dev/kcp/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/tenancy/v1alpha1"
 	"github.com/kcp-dev/logicalcluster/v3"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -79,6 +80,28 @@ func Init(ctx context.Context, cfg *rest.Config, opts InitOptions) error {
 	}
 	if ws.Spec.Type == nil || ws.Spec.Type.Name != orgsType.Name {
 		return fmt.Errorf("%s exists but is not of workspace type %s:%s; move it aside and run init again", exports.OrgsWorkspace, orgsType.Path, orgsType.Name)
+	}
+	return upgradeOrgs(ctx, cfg, opts)
+}
+
+// upgradeOrgs re-applies the roles and admission policies of every ready organization, so that
+// `hub init` after an upgrade brings existing organizations to this version's rules (a new
+// policy, a widened role). Organizations still being created get them from CreateOrg.
+func upgradeOrgs(ctx context.Context, cfg *rest.Config, opts InitOptions) error {
+	orgs, err := ListOrgs(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if len(orgs) > 0 {
+		opts.progress("upgrading the roles and admission policies of %d organizations", len(orgs))
+	}
+	for _, o := range orgs {
+		if o.Phase != string(corev1alpha1.LogicalClusterPhaseReady) {
+			continue
+		}
+		if err := GrantOrg(ctx, cfg, o.Name, nil, nil); err != nil {
+			return fmt.Errorf("failed to upgrade organization %s: %w", o.Name, err)
+		}
 	}
 	return nil
 }

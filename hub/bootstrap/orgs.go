@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -225,7 +226,12 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 	if err != nil {
 		return err
 	}
+	var ownership *unstructured.Unstructured
 	for _, r := range roles {
+		if r.GetKind() == "ValidatingAdmissionPolicy" && r.GetName() == OwnershipPolicy {
+			ownership = r // applied below, with the admins
+			continue
+		}
 		if err := apply(ctx, c, r); err != nil {
 			return wrapHubError("failed to create the organization's roles", err)
 		}
@@ -246,7 +252,24 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 		}
 		return nil
 	}
-	return errors.Join(grant(exports.OrgAdminRole, admins), grant(exports.OrgMemberRole, members))
+	if err := errors.Join(grant(exports.OrgAdminRole, admins), grant(exports.OrgMemberRole, members)); err != nil {
+		return err
+	}
+	if ownership == nil {
+		return fmt.Errorf("the embedded organization objects lack the policy %s", OwnershipPolicy)
+	}
+	users, groups, err := orgAdmins(ctx, c)
+	if err != nil {
+		return err
+	}
+	policy, err := withAdmins(ownership, users, groups)
+	if err != nil {
+		return err
+	}
+	if err := apply(ctx, c, policy); err != nil {
+		return wrapHubError("failed to apply the organization's ownership policy", err)
+	}
+	return nil
 }
 
 // bindingName is a valid, readable and collision-free name for the binding of user to role.

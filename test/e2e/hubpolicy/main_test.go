@@ -21,9 +21,11 @@ import (
 )
 
 const (
-	org     = "acme"
-	admin   = "alice"
-	member  = "bob"
+	org    = "acme"
+	admin  = "alice"
+	member = "bob"
+	// member2 is a second member, a colleague of member.
+	member2 = "carol"
 	cluster = "east"
 )
 
@@ -69,7 +71,7 @@ func TestMain(m *testing.M) {
 
 func setup(ctx context.Context, env *testbed.Env) error {
 	_, err := testbed.StartStack(ctx, env, testbed.StackOptions{
-		Orgs: []testbed.Org{{Name: org, Admins: []string{admin}, Members: []string{member}}},
+		Orgs: []testbed.Org{{Name: org, Admins: []string{admin}, Members: []string{member, member2}}},
 		AgentArgs: func(string) []string {
 			return []string{"--heartbeat-period=1s", "--default-access-strategy=loopback", "--resync-period=1s"}
 		},

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
 	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
 	tenancyv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/tenancy/v1alpha1"
@@ -27,13 +29,22 @@ import (
 
 // TestHubInitIsIdempotent runs init again, and twice at once, and checks there is still exactly
 // one consistent set: one export whose resources point at schemas that exist, the workspace
-// types, and orgs still bound.
+// types, and orgs still bound. Init also upgrades existing organizations: a policy missing from
+// an organization made by an older version is there again afterwards.
 func TestHubInitIsIdempotent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	_, err := atrium(t, "hub", "init", "--kubeconfig", env.Hub.Kubeconfig)
+	adm := runtime.NewScheme()
+	require.NoError(t, admissionregistrationv1.AddToScheme(adm))
+	beta, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath("beta")), client.Options{Scheme: adm})
 	require.NoError(t, err)
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "atrium-workspace-ownership"}}
+	require.NoError(t, beta.Delete(ctx, policy), "org beta has the ownership policy")
+
+	_, err = atrium(t, "hub", "init", "--kubeconfig", env.Hub.Kubeconfig)
+	require.NoError(t, err)
+	require.NoError(t, beta.Get(ctx, client.ObjectKeyFromObject(policy), policy), "hub init restores the organization's policies")
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -283,7 +294,7 @@ func TestCLIErrors(t *testing.T) {
 func TestOrgLifecycle(t *testing.T) {
 	out, err := atrium(t, "org", "create", "gamma", "--admin", "erin", "--kubeconfig", env.Hub.Kubeconfig)
 	require.NoError(t, err)
-	require.Contains(t, out, "organization gamma created (root:orgs:gamma)")
+	require.Contains(t, out, "organization gamma created (root:orgs:gamma, shard root)")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
