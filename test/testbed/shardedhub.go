@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	corev1alpha1 "github.com/kcp-dev/kcp/sdk/apis/core/v1alpha1"
@@ -560,15 +561,28 @@ func waitRootReady(ctx context.Context, what string, cfg *rest.Config, procs []*
 	})
 }
 
-// stop stops the front proxy, the shards (root last) and the cache server.
+// stop stops the front proxy, then the shards together (each waits for its own grace period,
+// so one slow kcp does not hold up the others), then the cache server they replicate through.
 func (s *shardedHub) stop(grace time.Duration) error {
-	procs := s.processes()
-	var errs []error
-	for i := len(procs) - 1; i >= 0; i-- {
-		if procs[i] != nil {
-			errs = append(errs, procs[i].stop(grace))
+	stop := func(p *process) error {
+		if p == nil {
+			return nil
 		}
+		return p.stop(grace)
 	}
+	errs := []error{stop(s.proxy)}
+	shardErrs := make([]error, len(s.shards))
+	var wg sync.WaitGroup
+	for i, sh := range s.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			shardErrs[i] = stop(sh.proc)
+		}()
+	}
+	wg.Wait()
+	errs = append(errs, shardErrs...)
+	errs = append(errs, stop(s.cache))
 	return errors.Join(errs...)
 }
 
