@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,16 +46,32 @@ func TestBench(t *testing.T) {
 		logProfiles(t, res)
 	}
 	require.NoError(t, err)
-	var before *Results
-	if path := os.Getenv("BENCH_BASELINE"); path != "" {
-		before, err = ReadJSON(path)
-		require.NoError(t, err)
-	}
+	comparisons := readComparisons(t, os.Getenv("BENCH_COMPARE"))
 	cmd := "BENCH_N=" + strconv.Itoa(n) + " BENCH_ORGS=" + strconv.Itoa(orgs) + " make bench"
-	require.NoError(t, WriteMarkdown(envString("BENCH_MARKDOWN", filepath.Join(root, "BENCHMARKS.md")), cmd, res, before))
+	require.NoError(t, WriteMarkdown(envString("BENCH_MARKDOWN", filepath.Join(root, "BENCHMARKS.md")), cmd, res, comparisons...))
 	t.Logf("latency p50/p90/p99 %.2f/%.2f/%.2f s; floor %.2f/%.2f/%.2f s; ratio %.1f/%.1f/%.1f; %.2f Available/s",
 		res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Floor.Total.P50, res.Floor.Total.P90, res.Floor.Total.P99,
 		res.Ratio.P50, res.Ratio.P90, res.Ratio.P99, res.Throughput.AvailablePerSecond)
+}
+
+// readComparisons reads BENCH_COMPARE: comma-separated before.json=after.json pairs of
+// results of earlier runs to table side by side.
+func readComparisons(t *testing.T, spec string) []Comparison {
+	t.Helper()
+	var out []Comparison
+	for _, pair := range strings.Split(spec, ",") {
+		if pair == "" {
+			continue
+		}
+		beforePath, afterPath, ok := strings.Cut(pair, "=")
+		require.True(t, ok, "BENCH_COMPARE wants before.json=after.json pairs, got %q", pair)
+		before, err := ReadJSON(beforePath)
+		require.NoError(t, err)
+		after, err := ReadJSON(afterPath)
+		require.NoError(t, err)
+		out = append(out, Comparison{Before: before, After: after})
+	}
+	return out
 }
 
 // logStages prints where the burst's time went.
@@ -146,7 +163,7 @@ func TestBenchSmoke(t *testing.T) {
 	require.NoError(t, WriteJSON(filepath.Join(dir, "results.json"), res))
 	again, err := ReadJSON(filepath.Join(dir, "results.json"))
 	require.NoError(t, err)
-	require.NoError(t, WriteMarkdown(filepath.Join(dir, "BENCHMARKS.md"), "smoke", res, again))
+	require.NoError(t, WriteMarkdown(filepath.Join(dir, "BENCHMARKS.md"), "smoke", res, Comparison{Before: again, After: res}))
 	md, err := os.ReadFile(filepath.Join(dir, "BENCHMARKS.md"))
 	require.NoError(t, err)
 	require.Contains(t, string(md), "## Before and after")

@@ -29,9 +29,14 @@ func WriteJSON(path string, r *Results) error {
 // after it (findings, profiling), which regeneration keeps.
 const reportMarker = "<!-- end of generated figures: notes below are kept by `make bench` -->"
 
+// Comparison is a run of earlier code and a run of the code measured, at the same size.
+type Comparison struct {
+	Before, After *Results
+}
+
 // WriteMarkdown regenerates the figures of the BENCHMARKS.md at path from r, keeping whatever
-// follows reportMarker. before, when set, is an earlier run (of earlier code) to compare with.
-func WriteMarkdown(path, command string, r, before *Results) error {
+// follows reportMarker. comparisons, when given, are tabled before and after.
+func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) error {
 	notes := ""
 	if old, err := os.ReadFile(path); err == nil {
 		if _, after, ok := strings.Cut(string(old), reportMarker); ok {
@@ -56,8 +61,8 @@ func WriteMarkdown(path, command string, r, before *Results) error {
 	p("| Versions | kcp %s, Kubernetes %s (compute clusters), kwok %s, %s, commit %s |", r.Machine.KCP, r.Machine.Kubernetes, r.Machine.Kwok, r.Machine.Go, r.Machine.Commit)
 	p("| Size | N = %d workspaces over %d orgs, created in one burst with %d creates in flight; placed %s |", r.N, r.Orgs, r.Concurrency, placement(r.Placement))
 	p("")
-	if before != nil {
-		writeComparison(p, r, before)
+	if len(comparisons) > 0 {
+		writeComparisons(p, comparisons)
 	}
 	p("## 1. End-to-end latency against the floor")
 	p("")
@@ -235,12 +240,24 @@ func perThousandNote(n int) string {
 	return fmt.Sprintf("a linear extrapolation from %d workspaces, rerun with BENCH_N ≥ 1000 to measure it", n)
 }
 
-// writeComparison writes the before/after table of two runs.
-func writeComparison(p func(string, ...any), after, before *Results) {
+// writeComparisons writes one before/after table per comparison.
+func writeComparisons(p func(string, ...any), comparisons []Comparison) {
 	p("## Before and after")
 	p("")
-	p("Before: the same harness on commit %s (N = %d over %d orgs, %s). After: this run. Each latency ratio is against", before.Machine.Commit, before.N, before.Orgs, before.Started.Format("2006-01-02 15:04 MST"))
-	p("the floor measured in its own run.")
+	p("Each pair of runs has the same size; each latency ratio is against the floor measured in its own run. A figure the")
+	p("earlier harness did not record shows 0.")
+	for _, c := range comparisons {
+		writeComparison(p, c.After, c.Before)
+	}
+	p("")
+}
+
+// writeComparison writes the before/after table of two runs.
+func writeComparison(p func(string, ...any), after, before *Results) {
+	p("")
+	p("### N = %d over %d orgs", after.N, after.Orgs)
+	p("")
+	p("Before: commit %s (%s). After: commit %s (%s).", before.Machine.Commit, before.Started.Format("2006-01-02 15:04 MST"), after.Machine.Commit, after.Started.Format("2006-01-02 15:04 MST"))
 	p("")
 	p("| Figure | before | after |")
 	p("|---|---|---|")
@@ -270,7 +287,6 @@ func writeComparison(p func(string, ...any), after, before *Results) {
 	row("stop → Stopped p50 (s)", "%.2f", before.Stop.P50, after.Stop.P50)
 	row("start → Available p50 (s)", "%.2f", before.Start.P50, after.Start.P50)
 	row("agent restart → every workspace verified (s)", "%.1f", before.AgentRestart.Seconds, after.AgentRestart.Seconds)
-	p("")
 }
 
 // perWorkspace is the reconciles of the controllers whose key starts with prefix, per workspace.
