@@ -24,6 +24,8 @@ type Org struct {
 	Name    string
 	Admins  []string
 	Members []string
+	// Shard places the organization on the named kcp shard of a sharded hub; empty lets kcp choose.
+	Shard string
 }
 
 // StackOptions says which Atrium processes run on top of an Env and how.
@@ -66,7 +68,7 @@ func StartStack(ctx context.Context, env *Env, opts StackOptions) (*Stack, error
 		return nil, fmt.Errorf("hub init: %w", err)
 	}
 	for _, o := range opts.Orgs {
-		org, err := bootstrap.CreateOrg(ctx, env.Hub.Config, o.Name, bootstrap.OrgOptions{Admins: o.Admins, Members: o.Members})
+		org, err := bootstrap.CreateOrg(ctx, env.Hub.Config, o.Name, bootstrap.OrgOptions{Admins: o.Admins, Members: o.Members, Shard: o.Shard})
 		if err != nil {
 			return nil, fmt.Errorf("creating org %s: %w", o.Name, err)
 		}

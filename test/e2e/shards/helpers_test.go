@@ -10,19 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/agent/mirror"
-	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
-	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/hub/bootstrap"
@@ -30,18 +24,7 @@ import (
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, computev1alpha1.AddToScheme,
-		platformv1alpha1.AddToScheme, workspacesv1alpha1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}()
+var scheme = testbed.Scheme
 
 // adminClient is a hub admin client for the organization, through the front proxy.
 func adminClient(t *testing.T, org string) client.Client {
@@ -95,51 +78,6 @@ func shardURL(t *testing.T, shard string) string {
 	cfg, err := env.Hub.ShardConfig(shard)
 	require.NoError(t, err)
 	return cfg.Host
-}
-
-const strategyName = "loopback"
-
-// installStrategy waits until the agent installed the compute CRDs, then creates the access
-// strategy the workspaces use: a ConfigMap per workspace, the URL and probe answered by ideURL.
-func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string) error {
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
-			return false, nil //nolint:nilerr // the agent installs it; keep polling
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
-		return fmt.Errorf("the agent did not install the compute CRDs on %s: %w", cluster.Name, err)
-	}
-	path := ideURL + "/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/"
-	s := &computev1alpha1.WorkspaceAccessStrategy{
-		ObjectMeta: metav1.ObjectMeta{Name: strategyName},
-		Spec: computev1alpha1.WorkspaceAccessStrategySpec{
-			DisplayName: "Loopback (test)",
-			AccessResourceTemplates: []computev1alpha1.AccessResourceTemplate{{
-				Kind: "ConfigMap", APIVersion: "v1", NamePrefix: "access",
-				Template: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: whatever\ndata:\n  service: \"{{ .Service.Name }}\"\n",
-			}},
-			AccessURLTemplate: path,
-			AccessStartupProbe: &computev1alpha1.AccessStartupProbe{
-				HTTPGet:       computev1alpha1.AccessHTTPGetProbe{URLTemplate: path + "api/status"},
-				PeriodSeconds: 1, TimeoutSeconds: 2, FailureThreshold: 3,
-			},
-		},
-	}
-	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create the access strategy on %s: %w", cluster.Name, err)
-	}
-	return nil
 }
 
 // newWorkspace is a small workspace of user, pinned to a compute cluster by its region label.

@@ -7,14 +7,13 @@ package shards
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/atrium-dev/atrium/hub/bootstrap"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -26,8 +25,8 @@ const (
 )
 
 var (
-	env    *testbed.Env
-	agents = map[string]*testbed.Agent{}
+	env   *testbed.Env
+	stack *testbed.Stack
 	// ide plays the workspaces' web IDE for the access startup probe.
 	ide *httptest.Server
 )
@@ -49,35 +48,17 @@ func TestMain(m *testing.M) {
 
 // setup initializes the hub, places one organization on each shard, and starts the agents
 // (with leader election, to show their per-slice Leases) and the hub controller.
-func setup(ctx context.Context, env *testbed.Env) error {
-	if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
-		return fmt.Errorf("hub init: %w", err)
-	}
-	for _, o := range []struct{ name, shard, admin string }{
-		{rootOrg, testbed.RootShard, rootTenant},
-		{shardOrg, otherShard, shardTenant},
-	} {
-		if _, err := bootstrap.CreateOrg(ctx, env.Hub.Config, o.name, bootstrap.OrgOptions{Admins: []string{o.admin}, Shard: o.shard}); err != nil {
-			return fmt.Errorf("creating org %s on shard %s: %w", o.name, o.shard, err)
-		}
-	}
-	for _, name := range []string{"east", "west"} {
-		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
-			return err
-		}
-		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: env.Cluster(name), Args: []string{
-			"--heartbeat-period=1s", "--default-access-strategy=" + strategyName, "--labels=region=" + name, "--leader-elect",
-		}})
-		if err != nil {
-			return err
-		}
-		agents[name] = a
-		if err := installStrategy(ctx, env.Cluster(name), ide.URL); err != nil {
-			return err
-		}
-	}
-	if _, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub}); err != nil {
-		return err
-	}
-	return nil
+func setup(ctx context.Context, env *testbed.Env) (err error) {
+	stack, err = testbed.StartStack(ctx, env, testbed.StackOptions{
+		Orgs: []testbed.Org{
+			{Name: rootOrg, Admins: []string{rootTenant}, Shard: testbed.RootShard},
+			{Name: shardOrg, Admins: []string{shardTenant}, Shard: otherShard},
+		},
+		AgentArgs: func(name string) []string {
+			return []string{"--heartbeat-period=1s", "--default-access-strategy=" + testbed.LoopbackStrategyName, "--labels=region=" + name, "--leader-elect"}
+		},
+		Strategy:      func(string) *computev1alpha1.WorkspaceAccessStrategy { return testbed.LoopbackStrategy(ide.URL, "") },
+		HubController: true,
+	})
+	return err
 }
