@@ -15,8 +15,11 @@ import (
 
 // TestCheckerFindsOrphans keeps the checker honest: a LocalWorkspace written behind the hub's
 // back (no hub Workspace) is reported as an orphan, so "0 divergences" in the fault table means
-// something.
+// something. Its origin is a logical cluster no shard serves: the agent removes a mirror whose
+// hub Workspace it has confirmed gone, often before the checker looks, but never one it cannot
+// ask about.
 func TestCheckerFindsOrphans(t *testing.T) {
+	const ghostCluster = "faultsghost0000"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := localClient(t, "west")
@@ -26,7 +29,7 @@ func TestCheckerFindsOrphans(t *testing.T) {
 	lw := &computev1alpha1.LocalWorkspace{
 		ObjectMeta: metav1.ObjectMeta{Name: "ghost", Namespace: ns.Name},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
-			Origin:    computev1alpha1.Origin{LogicalCluster: orgCluster, Namespace: "default", Name: "ghost", UID: "00000000-0000-0000-0000-000000000000"},
+			Origin:    computev1alpha1.Origin{LogicalCluster: ghostCluster, Namespace: "default", Name: "ghost", UID: "00000000-0000-0000-0000-000000000000"},
 			Workspace: workspacesv1alpha1.WorkspaceSpec{Image: "quay.io/jupyter/base-notebook:2025-06-01"},
 		},
 	}
@@ -37,7 +40,7 @@ func TestCheckerFindsOrphans(t *testing.T) {
 	require.NoError(t, err)
 	found := false
 	for _, d := range res.Divergences {
-		if d.Kind == "orphan" && d.Cluster == "west" && d.Workspace == orgCluster+"/default/ghost" {
+		if d.Kind == "orphan" && d.Cluster == "west" && d.Workspace == ghostCluster+"/default/ghost" {
 			found = true
 		}
 	}
