@@ -65,7 +65,8 @@ lint: $(BIN)/golangci-lint ## Run go vet and golangci-lint.
 # ---- test ----
 TEST_TIMEOUT ?= 30m
 TEST_FLAGS   ?=
-UNIT_PKGS     = $$($(GO) list ./... | grep -v /test/)
+# Everything outside test/, plus the test bed's own tests (its TCP proxy), which need no test bed.
+UNIT_PKGS     = $$($(GO) list ./... | grep -v /test/) ./test/testbed/
 
 .PHONY: test
 test: tools build lint test-unit test-fuzz-short test-e2e ## Run everything CI runs: lint, unit tests (race detector), a short fuzz run and the e2e suites on the real test bed.

@@ -113,15 +113,27 @@ func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
 	return env, nil
 }
 
-// Stop stops every component of the environment.
+// Stop stops every component of the environment, the compute clusters and the hub at once.
 func (e *Env) Stop() error {
-	var errs []error
+	errs := make([]error, len(e.Clusters)+1)
+	var wg sync.WaitGroup
+	i := 0
 	for _, c := range e.Clusters {
-		errs = append(errs, c.Stop())
+		wg.Add(1)
+		go func(i int, c *ComputeCluster) {
+			defer wg.Done()
+			errs[i] = c.Stop()
+		}(i, c)
+		i++
 	}
 	if e.Hub != nil {
-		errs = append(errs, e.Hub.Stop())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[len(errs)-1] = e.Hub.Stop()
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
