@@ -13,12 +13,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -276,50 +273,14 @@ func claimPIDFile(dir string) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644)
 }
 
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme, apiextensionsv1.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}()
-
 // installStrategy installs the local platform's access strategy, the cluster's default: an
 // Ingress per workspace, with URLs and probes answered by the IDE stand-in.
 func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string) error {
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
-			return false, nil //nolint:nilerr // the agent installs it; keep polling
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
-		return fmt.Errorf("the agent did not install the compute CRDs on %s: %w", cluster.Name, err)
-	}
 	s := &computev1alpha1.WorkspaceAccessStrategy{}
 	if err := yaml.UnmarshalStrict([]byte(fmt.Sprintf(localStrategy, ideURL)), s); err != nil {
 		return fmt.Errorf("failed to decode the local access strategy: %w", err)
 	}
-	existing := &computev1alpha1.WorkspaceAccessStrategy{}
-	if err := c.Get(ctx, client.ObjectKey{Name: s.Name}, existing); err == nil {
-		existing.Spec = s.Spec
-		return c.Update(ctx, existing)
-	}
-	if err := c.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create the local access strategy on %s: %w", cluster.Name, err)
-	}
-	return nil
+	return testbed.InstallAccessStrategy(ctx, cluster, s)
 }
 
 const localStrategy = `
@@ -400,7 +361,7 @@ func createSample(ctx context.Context, env *testbed.Env, org string) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: testbed.Scheme})
 	if err != nil {
 		return err
 	}
@@ -446,7 +407,7 @@ spec:
 // waitAvailable waits until the sample workspace of org is Available and returns "Available at
 // <URL>"; a sample its tenant stopped (a resumed state dir) is left stopped and reported so.
 func waitAvailable(ctx context.Context, env *testbed.Env, org string) (string, error) {
-	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: testbed.Scheme})
 	if err != nil {
 		return "", err
 	}
