@@ -27,6 +27,7 @@ import (
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
 	"github.com/atrium-dev/atrium/agent/heartbeat"
+	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/materialize"
 	"github.com/atrium-dev/atrium/agent/syncdown"
 	"github.com/atrium-dev/atrium/agent/syncup"
@@ -189,6 +190,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to create the hub manager: %w", err)
 	}
 
+	hubWriter := &hubpatch.Writer{}
 	down := &syncdown.Reconciler{
 		Cluster:                 opts.ClusterName,
 		Local:                   localMgr.GetClient(),
@@ -196,6 +198,7 @@ func Run(ctx context.Context, opts Options) error {
 		DefaultAccessStrategy:   opts.DefaultAccessStrategy,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		LiveReader:              provider.LiveReader,
+		HubWriter:               hubWriter,
 	}
 	if err := down.SetupWithManager(hubMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
@@ -207,6 +210,7 @@ func Run(ctx context.Context, opts Options) error {
 		LiveReader:              provider.LiveReader,
 		OnStatusWrite:           func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		HubWriter:               hubWriter,
 	}
 	if err := up.SetupWithManager(localMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncup.ControllerName, err)

@@ -53,6 +53,9 @@ type Reconciler struct {
 	// version than the cache holds. Optional: without it a conflict is retried on the next
 	// event.
 	LiveReader func(ctx context.Context, logicalCluster string) (client.Reader, error)
+	// HubWriter writes hub Workspaces; share one between sync down and sync up, so each
+	// starts from the other's last write while the cache is behind. Defaults to one of its own.
+	HubWriter *hubpatch.Writer
 }
 
 // liveReader returns the live reader of logicalCluster, or nil.
@@ -71,6 +74,9 @@ func (r *Reconciler) liveReader(ctx context.Context, logicalCluster string) clie
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	if r.DeletionPollInterval == 0 {
 		r.DeletionPollInterval = time.Second
+	}
+	if r.HubWriter == nil {
+		r.HubWriter = &hubpatch.Writer{}
 	}
 	r.Manager = mgr
 	return mcbuilder.ControllerManagedBy(mgr).
@@ -115,7 +121,7 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 	if !owned {
 		// The finalizer comes first, so nothing local can exist without it.
 		stillHere := true
-		if err := hubpatch.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
+		if err := r.HubWriter.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
 			// After a conflict ws is the current object: it may have been deleted or moved.
 			stillHere = ws.DeletionTimestamp.IsZero() && ws.IsPlacedOn(r.Cluster)
 			return stillHere && controllerutil.AddFinalizer(ws, finalizer)
@@ -268,7 +274,7 @@ func (r *Reconciler) cleanup(ctx context.Context, hub client.Client, logicalClus
 	if !controllerutil.ContainsFinalizer(ws, finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if err := hubpatch.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
+	if err := r.HubWriter.Workspace(ctx, hub, r.liveReader(ctx, logicalCluster), ws, false, func(ws *workspacesv1alpha1.Workspace) bool {
 		return controllerutil.RemoveFinalizer(ws, finalizer)
 	}); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))

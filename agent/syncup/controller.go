@@ -56,6 +56,9 @@ type Reconciler struct {
 	OnStatusWrite func(lag time.Duration)
 	// MaxConcurrentReconciles is how many mirrors are synced at once. Defaults to 1.
 	MaxConcurrentReconciles int
+	// HubWriter writes hub Workspaces; share one between sync down and sync up, so each
+	// starts from the other's last write while the cache is behind. Defaults to one of its own.
+	HubWriter *hubpatch.Writer
 }
 
 // FieldManager returns the server-side-apply field manager of this cluster's agent.
@@ -65,6 +68,9 @@ func (r *Reconciler) FieldManager() string { return "atrium-agent-" + r.Cluster 
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.RetryInterval == 0 {
 		r.RetryInterval = 5 * time.Second
+	}
+	if r.HubWriter == nil {
+		r.HubWriter = &hubpatch.Writer{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
@@ -168,7 +174,7 @@ func (r *Reconciler) removeIfGone(ctx context.Context, lw *computev1alpha1.Local
 func (r *Reconciler) writeStatus(ctx context.Context, hub client.Client, live client.Reader, lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Workspace) error {
 	var desired workspacesv1alpha1.WorkspaceStatus
 	wrote := false
-	if err := hubpatch.Workspace(ctx, hub, live, ws, true, func(ws *workspacesv1alpha1.Workspace) bool {
+	if err := r.HubWriter.Workspace(ctx, hub, live, ws, true, func(ws *workspacesv1alpha1.Workspace) bool {
 		// After a conflict ws is the current object: it may have moved away or been replaced.
 		wrote = false
 		if ws.UID != lw.Spec.Origin.UID || !ws.IsPlacedOn(r.Cluster) {

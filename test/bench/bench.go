@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -257,6 +258,9 @@ func (r *run) burst(ctx context.Context) error {
 	if r.prof != nil {
 		cpu = r.prof.startCPU(ctx)
 	}
+	cpuBefore := r.platformCPU()
+	busyBefore, _, _ := machineCPU()
+	r.res.BurstCPU.LoadStart = loadAverage()
 	var done atomic.Int64
 	ended, dumped := make(chan struct{}), make(chan struct{})
 	go r.dumpGoroutinesHalfway(ctx, &done, ended, dumped)
@@ -281,6 +285,11 @@ func (r *run) burst(ctx context.Context) error {
 	})
 	r.res.Stages = stageLatencies(created, stageAt)
 	elapsed := time.Since(start)
+	busyAfter, _, _ := machineCPU()
+	r.res.BurstCPU.LoadEnd = loadAverage()
+	r.res.BurstCPU.Capacity = float64(goruntime.NumCPU()) * elapsed.Seconds()
+	r.res.BurstCPU.MachineBusy = busyAfter - busyBefore
+	r.res.BurstCPU.ByProcess = delta(r.platformCPU(), cpuBefore)
 	close(ended)
 	<-dumped
 	if cpu != nil {
@@ -322,7 +331,9 @@ func (r *run) burst(ctx context.Context) error {
 			all += n
 		}
 		conflicts := a.sum("rest_client_requests_total", `code="409"`) - b.sum("rest_client_requests_total", `code="409"`)
-		r.res.Requests[name] = RequestActivity{ByMethod: byMethod, Conflicts: conflicts, PerWorkspace: all / float64(r.cfg.N)}
+		hubHost := `host="` + strings.TrimPrefix(strings.TrimPrefix(r.stack.Env.Hub.Config.Host, "https://"), "http://") + `"`
+		toHub := a.sum("rest_client_requests_total", hubHost) - b.sum("rest_client_requests_total", hubHost)
+		r.res.Requests[name] = RequestActivity{ByMethod: byMethod, ToHub: toHub, Conflicts: conflicts, PerWorkspace: all / float64(r.cfg.N)}
 	}
 	r.res.Placement = map[string]int{}
 	for i := range r.cfg.N {
@@ -332,6 +343,26 @@ func (r *run) burst(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// platformCPU reads the CPU seconds of the measured processes and of the test bed's kcp,
+// kube-apiservers, kube-schedulers and kwoks; a process it cannot read is left out.
+func (r *run) platformCPU() map[string]float64 {
+	pids := map[string]int{"kcp": r.stack.Env.Hub.PID()}
+	for name, p := range r.processes() {
+		pids[name] = p.pid()
+	}
+	for _, name := range Clusters {
+		c := r.stack.Env.Cluster(name)
+		pids["kube-apiserver-"+name], pids["kube-scheduler-"+name], pids["kwok-"+name] = c.APIServerPID(), c.SchedulerPID(), c.KwokPID()
+	}
+	out := map[string]float64{}
+	for name, pid := range pids {
+		if cpu, err := processCPU(pid); err == nil {
+			out[name] = cpu
+		}
+	}
+	return out
 }
 
 // scrapeAll reads the metrics of every agent and the hub controller, by process name.

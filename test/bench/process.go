@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,24 +42,66 @@ func sampleProcess(ctx context.Context, pid int, metricsURL string) (ProcessSamp
 			}
 		}
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return s, fmt.Errorf("failed to read the stat of process %d: %w", pid, err)
+	if s.CPUSeconds, err = processCPU(pid); err != nil {
+		return s, err
 	}
-	// The command name (field 2) may hold spaces; count fields after its closing parenthesis.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(fields) < 13 {
-		return s, fmt.Errorf("failed to parse the stat of process %d", pid)
-	}
-	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14 of stat
-	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
-	s.CPUSeconds = (utime + stime) / clockTicks
 	m, err := scrape(ctx, metricsURL)
 	if err != nil {
 		return s, err
 	}
 	s.Goroutines = m.sum("go_goroutines", "")
 	return s, nil
+}
+
+// processCPU reads utime+stime of pid from /proc/<pid>/stat, in seconds.
+func processCPU(pid int) (float64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the stat of process %d: %w", pid, err)
+	}
+	// The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("failed to parse the stat of process %d", pid)
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14 of stat
+	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
+	return (utime + stime) / clockTicks, nil
+}
+
+// machineCPU reads the busy and total CPU time of all CPUs from /proc/stat, in seconds.
+func machineCPU() (busy, total float64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("failed to read /proc/stat: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, errors.New("failed to parse /proc/stat")
+	}
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		total += x
+		if i != 3 && i != 4 { // idle, iowait
+			busy += x
+		}
+	}
+	return busy / clockTicks, total / clockTicks, nil
+}
+
+// loadAverage reads the 1-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // metrics is a Prometheus text exposition, one sample per line.

@@ -118,8 +118,8 @@ func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) 
 		p("API requests during the burst (`rest_client_requests_total`; throttled: goroutines waiting for client-go's rate limiter")
 		p("in a goroutine dump halfway through the burst):")
 		p("")
-		p("| Process | per workspace | by method | 409 Conflict | throttled |")
-		p("|---|---|---|---|---|")
+		p("| Process | per workspace | to kcp | by method | 409 Conflict | throttled |")
+		p("|---|---|---|---|---|---|")
 		for _, name := range sortedKeys(r.Requests) {
 			q := r.Requests[name]
 			var methods []string
@@ -130,7 +130,18 @@ func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) 
 			if s := r.Profiles[name]; s != nil && s.GoroutineFile != "" {
 				throttled = fmt.Sprintf("%d", s.ThrottledGoroutines)
 			}
-			p("| %s | %.1f | %s | %.0f | %s |", name, q.PerWorkspace, strings.Join(methods, ", "), q.Conflicts, throttled)
+			p("| %s | %.1f | %.0f | %s | %.0f | %s |", name, q.PerWorkspace, q.ToHub, strings.Join(methods, ", "), q.Conflicts, throttled)
+		}
+		p("")
+	}
+	if c := r.BurstCPU; c.Capacity > 0 {
+		p("Where the CPU went during the burst (`/proc/<pid>/stat` and `/proc/stat`): %.0f CPU-seconds available (%d CPUs × %.0f s),", c.Capacity, r.Machine.CPUs, r.Throughput.BurstSeconds)
+		p("%.0f busy on the whole machine (%.0f%%; load average %.1f at the start, %.1f at the end; other engineers' test beds included).", c.MachineBusy, 100*c.MachineBusy/c.Capacity, c.LoadStart, c.LoadEnd)
+		p("")
+		p("| Process | CPU seconds | share of the capacity |")
+		p("|---|---|---|")
+		for _, name := range sortedKeys(c.ByProcess) {
+			p("| %s | %.1f | %.1f%% |", name, c.ByProcess[name], 100*c.ByProcess[name]/c.Capacity)
 		}
 		p("")
 	}

@@ -41,6 +41,8 @@ type Results struct {
 	HubRestart   HubRestart                `json:"hubRestart"`
 	Stop         Percentiles               `json:"stop"`
 	Start        Percentiles               `json:"start"`
+	// BurstCPU is where the machine's CPU went during the burst.
+	BurstCPU BurstCPU `json:"burstCPU"`
 	// Controllers are the reconciles of every controller during the burst, by process and
 	// controller ("hub-controller/atrium-hub-placement").
 	Controllers map[string]ControllerActivity `json:"controllers"`
@@ -50,6 +52,21 @@ type Results struct {
 	// Profiles are the pprof profiles of every process, by process; empty when the run took
 	// none (Config.ProfileDir unset).
 	Profiles map[string]*ProfileSummary `json:"profiles,omitempty"`
+}
+
+// BurstCPU is the CPU time spent during the burst, in seconds.
+type BurstCPU struct {
+	// Capacity is CPUs × the burst's wall time.
+	Capacity float64 `json:"capacity"`
+	// MachineBusy is the busy time of all CPUs (every process on the machine, other
+	// engineers' included).
+	MachineBusy float64 `json:"machineBusy"`
+	// ByProcess is the CPU time of the measured processes and of the test bed's API servers,
+	// schedulers and kwok.
+	ByProcess map[string]float64 `json:"byProcess"`
+	// LoadStart and LoadEnd are the 1-minute load averages when the burst started and ended.
+	LoadStart float64 `json:"loadStart"`
+	LoadEnd   float64 `json:"loadEnd"`
 }
 
 // ControllerActivity is what one controller did during the burst.
@@ -64,6 +81,8 @@ type ControllerActivity struct {
 type RequestActivity struct {
 	// ByMethod counts requests by HTTP method.
 	ByMethod map[string]float64 `json:"byMethod"`
+	// ToHub counts the requests to kcp (the rest went to a compute cluster).
+	ToHub float64 `json:"toHub"`
 	// Conflicts counts answers 409 (optimistic-lock conflicts and AlreadyExists).
 	Conflicts float64 `json:"conflicts"`
 	// PerWorkspace is all requests / N.
