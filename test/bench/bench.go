@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -111,6 +112,8 @@ type run struct {
 	podTrack  map[string]*tracker // floor: pods per compute cluster
 	prof      *profiler           // nil: no profiles
 	res       *Results
+	// transientRetries counts the requests retried after an overloaded API server's answer.
+	transientRetries atomic.Int64
 }
 
 // RunBench runs every measurement once on stack and returns the figures.
@@ -161,10 +164,12 @@ func RunBench(ctx context.Context, stack *Stack, cfg Config) (*Results, error) {
 		err := p.fn(pctx)
 		pcancel()
 		if err != nil {
+			r.res.TransientRetries = r.transientRetries.Load()
 			return r.res, fmt.Errorf("failed to measure %s: %w", p.name, err)
 		}
 		cfg.Logf("bench: %s done in %s", p.name, time.Since(start).Round(100*time.Millisecond))
 	}
+	r.res.TransientRetries = r.transientRetries.Load()
 	r.res.finish()
 	return r.res, nil
 }
@@ -272,8 +277,8 @@ func (r *run) burst(ctx context.Context) error {
 		sw := stageWaiters(t, name)
 		w := t.expect(name, available)
 		t0 := time.Now()
-		if err := r.orgClient[org].Create(ctx, r.newWorkspace(name)); err != nil {
-			return 0, fmt.Errorf("failed to create workspace %s/%s: %w", org, name, err)
+		if err := r.create(ctx, org, name); err != nil {
+			return 0, err
 		}
 		at, err := w.wait(ctx)
 		created[i], stageAt[i] = t0, stageTimes(t, name, sw)
@@ -523,10 +528,53 @@ func describe(u *unstructured.Unstructured) string {
 func (r *run) setDesired(ctx context.Context, org, name string, desired workspacesv1alpha1.DesiredStatus) error {
 	patch := fmt.Appendf(nil, `{"spec":{"desiredStatus":%q}}`, desired)
 	ws := &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
-	if err := r.orgClient[org].Patch(ctx, ws, client.RawPatch(types.MergePatchType, patch)); err != nil {
+	if err := r.retryTransient(ctx, func() error { return r.orgClient[org].Patch(ctx, ws, client.RawPatch(types.MergePatchType, patch)) }); err != nil {
 		return fmt.Errorf("failed to set %s/%s to %s: %w", org, name, desired, err)
 	}
 	return nil
+}
+
+// create creates the workspace name of the run in org. A create that timed out may have
+// been done: AlreadyExists after a retry is success.
+func (r *run) create(ctx context.Context, org, name string) error {
+	retried := false
+	err := r.retryTransient(ctx, func() error {
+		err := r.orgClient[org].Create(ctx, r.newWorkspace(name))
+		if retried && apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		retried = true
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create workspace %s/%s: %w", org, name, err)
+	}
+	return nil
+}
+
+// retryTransient calls fn until it succeeds, fails for good, or ctx ends, retrying the
+// answers of an overloaded API server (timeouts, 429, 500, 503) as a client would, with
+// backoff; every retry is counted in the results.
+func (r *run) retryTransient(ctx context.Context, fn func() error) error {
+	delay := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == 10 || !transient(err) {
+			return err
+		}
+		r.transientRetries.Add(1)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
+
+func transient(err error) bool {
+	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)
 }
 
 // stopStart stops StopStart workspaces and starts them again, concurrently.
@@ -604,8 +652,8 @@ func (r *run) churn(ctx context.Context) error {
 		org, name := r.orgs[i%len(r.orgs)], churnName(i)
 		t := r.hubTrack[org]
 		w := t.expect(name, available)
-		if err := r.orgClient[org].Create(ctx, r.newWorkspace(name)); err != nil {
-			return 0, fmt.Errorf("failed to create workspace %s/%s: %w", org, name, err)
+		if err := r.create(ctx, org, name); err != nil {
+			return 0, err
 		}
 		if _, err := w.wait(ctx); err != nil {
 			return 0, fmt.Errorf("churn workspace %s/%s not Available: %w; last: %s", org, name, err, describe(t.latestOf(name)))
@@ -626,7 +674,7 @@ func (r *run) churn(ctx context.Context) error {
 		t := r.hubTrack[org]
 		w := t.expect(name, gone)
 		ws := &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}
-		if err := r.orgClient[org].Delete(ctx, ws); err != nil {
+		if err := r.retryTransient(ctx, func() error { return client.IgnoreNotFound(r.orgClient[org].Delete(ctx, ws)) }); err != nil {
 			return 0, fmt.Errorf("failed to delete workspace %s/%s: %w", org, name, err)
 		}
 		if _, err := w.wait(ctx); err != nil {

@@ -102,6 +102,7 @@ func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) 
 	p("| Workspaces reaching Available | %.2f /s |", r.Throughput.AvailablePerSecond)
 	p("| Agent reconciles (all controllers, both agents; `controller_runtime_reconcile_total`) | %.1f /s |", r.Throughput.AgentReconcilesPerSecond)
 	p("| Hub controller reconciles | %.1f /s |", r.Throughput.HubControllerReconcilesPerSec)
+	p("| Harness requests retried after an overloaded API server's answer (timeout, 429, 500, 503) | %d |", r.TransientRetries)
 	p("")
 	if len(r.Controllers) > 0 {
 		p("Reconciles per controller during the burst (`controller_runtime_reconcile_total`, `…_errors_total`):")

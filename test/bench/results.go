@@ -49,6 +49,9 @@ type Results struct {
 	// Requests are the API requests every process made during the burst
 	// (rest_client_requests_total), by process.
 	Requests map[string]RequestActivity `json:"requests"`
+	// TransientRetries counts the harness's requests (creates, patches, deletes) retried after
+	// an overloaded API server's answer (timeouts, 429, 500, 503).
+	TransientRetries int64 `json:"transientRetries"`
 	// Profiles are the pprof profiles of every process, by process; empty when the run took
 	// none (Config.ProfileDir unset).
 	Profiles map[string]*ProfileSummary `json:"profiles,omitempty"`
