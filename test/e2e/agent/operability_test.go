@@ -97,5 +97,11 @@ func isLeader(t *testing.T, a *testbed.Agent) bool {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return strings.Contains(string(body), `leader_election_master_status{name="atrium-agent-east"} 1`)
+	// The Lease is named after the cluster and the endpoint slice: atrium-agent-east-<slice>.
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, `leader_election_master_status{name="atrium-agent-east-`) && strings.HasSuffix(line, "} 1") {
+			return true
+		}
+	}
+	return false
 }
