@@ -124,12 +124,12 @@ docker-build: ## Build the images atrium-agent, atrium-hub and atrium (needs a c
 	done
 
 # ---- benchmarks ----
-BENCH_N    ?= 200
-BENCH_ORGS ?= 10
+BENCH_N    ?= 1000
+BENCH_ORGS ?= 50
 
 .PHONY: bench
-bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (default 200; the issue's size is BENCH_N=1000) over BENCH_ORGS orgs (10); writes _output/bench/results.json and BENCHMARKS.md.
-	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 120m -v
+bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (1000) over BENCH_ORGS orgs (50); writes _output/bench/results.json, pprof profiles in _output/bench/profiles/ and BENCHMARKS.md (BENCH_COMPARE=before.json=after.json tables earlier runs).
+	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 150m -v
 
 # ---- reliability and security ----
 $(BIN)/govulncheck: $(call tooldeps,govulncheck)

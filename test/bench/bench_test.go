@@ -36,7 +36,7 @@ func TestBench(t *testing.T) {
 	if os.Getenv("ATRIUM_BENCH") != "1" {
 		t.Skip("benchmarks run with ATRIUM_BENCH=1 (make bench)")
 	}
-	n, orgs := envInt(t, "BENCH_N", 200), envInt(t, "BENCH_ORGS", 10)
+	n, orgs := envInt(t, "BENCH_N", 1000), envInt(t, "BENCH_ORGS", 50)
 	root := repoRoot()
 	out := envString("BENCH_OUTPUT", filepath.Join(root, "_output", "bench"))
 	res, err := RunBench(context.Background(), stack, Config{N: n, Orgs: orgs, Logf: t.Logf, ProfileDir: filepath.Join(out, "profiles")})
