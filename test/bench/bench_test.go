@@ -18,6 +18,9 @@ import (
 var stack *Stack
 
 func TestMain(m *testing.M) {
+	if os.Getenv("BENCH_REPORT") != "" {
+		os.Exit(m.Run()) // only TestBenchReport runs: no test bed
+	}
 	var env *testbed.Env
 	code := testbed.RunMain(m, EnvOptions(func(ctx context.Context, e *testbed.Env) error {
 		s, err := StartStack(ctx, e)
@@ -33,7 +36,7 @@ func TestMain(m *testing.M) {
 // TestBench is `make bench`: BENCH_N workspaces over BENCH_ORGS orgs; results go to
 // _output/bench/results.json and BENCHMARKS.md at the repository root.
 func TestBench(t *testing.T) {
-	if os.Getenv("ATRIUM_BENCH") != "1" {
+	if os.Getenv("ATRIUM_BENCH") != "1" || os.Getenv("BENCH_REPORT") != "" {
 		t.Skip("benchmarks run with ATRIUM_BENCH=1 (make bench)")
 	}
 	n, orgs := envInt(t, "BENCH_N", 1000), envInt(t, "BENCH_ORGS", 50)
@@ -52,6 +55,19 @@ func TestBench(t *testing.T) {
 	t.Logf("latency p50/p90/p99 %.2f/%.2f/%.2f s; floor %.2f/%.2f/%.2f s; ratio %.1f/%.1f/%.1f; %.2f Available/s",
 		res.Latency.P50, res.Latency.P90, res.Latency.P99, res.Floor.Total.P50, res.Floor.Total.P90, res.Floor.Total.P99,
 		res.Ratio.P50, res.Ratio.P90, res.Ratio.P99, res.Throughput.AvailablePerSecond)
+}
+
+// TestBenchReport regenerates BENCHMARKS.md (or BENCH_MARKDOWN) from the results of an earlier
+// run, BENCH_REPORT=path/to/results.json, with the BENCH_COMPARE tables, without a test bed.
+func TestBenchReport(t *testing.T) {
+	path := os.Getenv("BENCH_REPORT")
+	if path == "" {
+		t.Skip("regenerates the report with BENCH_REPORT=results.json")
+	}
+	res, err := ReadJSON(path)
+	require.NoError(t, err)
+	cmd := "BENCH_N=" + strconv.Itoa(res.N) + " BENCH_ORGS=" + strconv.Itoa(res.Orgs) + " make bench"
+	require.NoError(t, WriteMarkdown(envString("BENCH_MARKDOWN", filepath.Join(repoRoot(), "BENCHMARKS.md")), cmd, res, readComparisons(t, os.Getenv("BENCH_COMPARE"))...))
 }
 
 // readComparisons reads BENCH_COMPARE: comma-separated before.json=after.json pairs of
@@ -103,8 +119,8 @@ func logProfiles(t *testing.T, res *Results) {
 // TestBenchSmoke runs the harness at a tiny size so it cannot rot: it checks the results are
 // complete and sane, never timings.
 func TestBenchSmoke(t *testing.T) {
-	if os.Getenv("ATRIUM_BENCH") == "1" {
-		t.Skip("TestBench runs instead")
+	if os.Getenv("ATRIUM_BENCH") == "1" || os.Getenv("BENCH_REPORT") != "" {
+		t.Skip("TestBench (or TestBenchReport) runs instead")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
