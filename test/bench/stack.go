@@ -7,16 +7,6 @@ import (
 	"net/http/httptest"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
-
-	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
-	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
-	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
@@ -32,21 +22,10 @@ const (
 	// heartbeatPeriod is the agents' heartbeat period: short, so a resumed status sync shows
 	// within seconds, long enough not to weigh on the hub.
 	heartbeatPeriod = 2 * time.Second
-	strategyName    = "loopback"
+	strategyName    = testbed.LoopbackStrategyName
 )
 
-var scheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme,
-		platformv1alpha1.AddToScheme, apiextensionsv1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			panic(err)
-		}
-	}
-	return s
-}()
+var scheme = testbed.Scheme
 
 // EnvOptions is the test bed of the benchmarks: a kcp hub and two compute clusters with
 // enough kwok capacity for BENCH_N workspaces (4 nodes × 64 CPU × 256Gi × 1,000 pods each).
@@ -114,7 +93,7 @@ func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
 			return nil, err
 		}
 		s.Agents[name] = a
-		if err := s.installStrategy(ctx, cluster); err != nil {
+		if err := testbed.InstallAccessStrategy(ctx, cluster, testbed.LoopbackStrategy(s.ide.URL, "")); err != nil {
 			return nil, err
 		}
 	}
@@ -159,62 +138,4 @@ func (s *Stack) EnsureOrgs(ctx context.Context, n int) ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-func (s *Stack) strategy() string {
-	return fmt.Sprintf(`
-apiVersion: compute.atrium.dev/v1alpha1
-kind: WorkspaceAccessStrategy
-metadata:
-  name: %[2]s
-spec:
-  displayName: Loopback (benchmark)
-  accessResourceTemplates:
-  - kind: ConfigMap
-    apiVersion: v1
-    namePrefix: access
-    template: |
-      apiVersion: v1
-      kind: ConfigMap
-      metadata:
-        name: whatever
-      data:
-        service: "{{ .Service.Name }}.{{ .Service.Namespace }}:{{ .Service.Port }}"
-  accessURLTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/"
-  accessStartupProbe:
-    httpGet:
-      urlTemplate: "%[1]s/workspaces/{{ .Workspace.OriginNamespace }}/{{ .Workspace.OriginName }}/api/status"
-    periodSeconds: 1
-    timeoutSeconds: 2
-    failureThreshold: 3
-`, s.ide.URL, strategyName)
-}
-
-func (s *Stack) installStrategy(ctx context.Context, cluster *testbed.ComputeCluster) error {
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		return fmt.Errorf("failed to create client of %s: %w", cluster.Name, err)
-	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
-			return false, nil //nolint:nilerr // the agent installs the CRDs: keep polling
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
-		return fmt.Errorf("failed to wait for the compute CRDs on %s: %w", cluster.Name, err)
-	}
-	st := &computev1alpha1.WorkspaceAccessStrategy{}
-	if err := yaml.UnmarshalStrict([]byte(s.strategy()), st); err != nil {
-		return fmt.Errorf("failed to decode the access strategy: %w", err)
-	}
-	if err := c.Create(ctx, st); err != nil {
-		return fmt.Errorf("failed to create the access strategy on %s: %w", cluster.Name, err)
-	}
-	return nil
 }

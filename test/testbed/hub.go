@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	tenancyv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/tenancy/v1alpha1"
 	"github.com/kcp-dev/logicalcluster/v3"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -186,30 +184,7 @@ func (h *Hub) Restart(ctx context.Context) error {
 	if err := writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root"))); err != nil {
 		return err
 	}
-	root, err := kubernetes.NewForConfig(h.ClusterConfig(logicalcluster.NewPath("root")))
-	if err != nil {
-		return fmt.Errorf("failed to create kcp client: %w", err)
-	}
-	return waitFor(ctx, "kcp ready with workspace types served in root", 250*time.Millisecond, []*process{h.kcp}, func(ctx context.Context) (bool, error) {
-		body, err := root.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		if err != nil || string(body) != "ok" {
-			return false, err
-		}
-		raw, err := root.Discovery().RESTClient().Get().AbsPath("/apis/tenancy.kcp.io/v1alpha1/workspacetypes").DoRaw(ctx)
-		if err != nil {
-			return false, err
-		}
-		var list tenancyv1alpha1.WorkspaceTypeList
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return false, err
-		}
-		for _, wt := range list.Items {
-			if wt.Name == "universal" {
-				return true, nil
-			}
-		}
-		return false, errors.New("workspace type root:universal not there yet")
-	})
+	return waitRootReady(ctx, "kcp", h.ClusterConfig(logicalcluster.NewPath("root")), []*process{h.kcp})
 }
 
 // ClusterConfig returns an admin client config for the logical cluster at path.
