@@ -19,22 +19,34 @@ TOOLS       := $(KCP_TOOLS) $(KUBE_TOOLS) $(OTHER_TOOLS)
 
 tooldeps = hack/tools/$(1)/go.mod hack/tools/$(1)/go.sum
 
+# Binaries built from modules report v0.0.0-master unless told their version; version checks
+# (kubectl version, Helm's kubeVersion, skew checks) need the real one.
+KCP_VERSION  := v0.31.2
+KUBE_VERSION := v1.35.1
+ETCD_VERSION := v3.6.16
+KWOK_VERSION := v0.8.0
+kubever = -X $(1).gitVersion=$(2) -X $(1).gitMajor=$(word 2,$(subst ., ,$(subst v,v ,$(3)))) -X $(1).gitMinor=$(word 2,$(subst ., ,$(3))) -X $(1).gitTreeState=clean
+KCP_LDFLAGS  := $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION)+kcp-$(KCP_VERSION),$(KUBE_VERSION)) \
+                $(call kubever,k8s.io/client-go/pkg/version,$(KUBE_VERSION)+kcp-$(KCP_VERSION),$(KUBE_VERSION))
+KUBE_LDFLAGS := $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION),$(KUBE_VERSION)) \
+                $(call kubever,k8s.io/client-go/pkg/version,$(KUBE_VERSION),$(KUBE_VERSION))
+
 $(KCP_TOOLS) &: $(call tooldeps,kcp)
-	@echo ">> building kcp, cache-server, kcp-front-proxy, apigen (github.com/kcp-dev/kcp v0.28.1)"
-	cd hack/tools/kcp && $(GO) build -o $(BIN)/ github.com/kcp-dev/kcp/cmd/kcp github.com/kcp-dev/kcp/cmd/cache-server github.com/kcp-dev/kcp/cmd/kcp-front-proxy github.com/kcp-dev/kcp/sdk/cmd/apigen
+	@echo ">> building kcp, cache-server, kcp-front-proxy, apigen (github.com/kcp-dev/kcp $(KCP_VERSION))"
+	cd hack/tools/kcp && $(GO) build -ldflags '$(KCP_LDFLAGS)' -o $(BIN)/ github.com/kcp-dev/kcp/cmd/kcp github.com/kcp-dev/kcp/cmd/cache-server github.com/kcp-dev/kcp/cmd/kcp-front-proxy github.com/kcp-dev/sdk/cmd/apigen
 	@touch $(KCP_TOOLS)
 
 $(KUBE_TOOLS) &: $(call tooldeps,kube)
-	@echo ">> building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes v1.33.13)"
-	cd hack/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+	@echo ">> building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes $(KUBE_VERSION))"
+	cd hack/tools/kube && $(GO) build -ldflags '$(KUBE_LDFLAGS)' -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 	@touch $(KUBE_TOOLS)
 
 $(BIN)/etcd: $(call tooldeps,etcd)
-	@echo ">> building etcd (go.etcd.io/etcd/server/v3 v3.5.21)"
+	@echo ">> building etcd (go.etcd.io/etcd/server/v3 $(ETCD_VERSION))"
 	cd hack/tools/etcd && $(GO) build -o $@ go.etcd.io/etcd/server/v3
 
 $(BIN)/kwok: $(call tooldeps,kwok)
-	@echo ">> building kwok (sigs.k8s.io/kwok v0.7.0)"
+	@echo ">> building kwok (sigs.k8s.io/kwok $(KWOK_VERSION))"
 	cd hack/tools/kwok && $(GO) build -o $@ sigs.k8s.io/kwok/cmd/kwok
 
 $(BIN)/controller-gen: $(call tooldeps,controller-gen)

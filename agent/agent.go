@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
-	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,7 +35,7 @@ import (
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
-	"github.com/atrium-dev/atrium/internal/multishard"
+	"github.com/atrium-dev/atrium/internal/exportprovider"
 )
 
 // Options configures the agent. Every field is documented with its default.
@@ -176,7 +176,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to create the compute cluster manager: %w", err)
 	}
 
-	provider, err := multishard.New(opts.HubConfig, multishard.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
+	provider, err := exportprovider.New(opts.HubConfig, exportprovider.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
 	if err != nil {
 		return err
 	}
@@ -245,19 +245,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	// The hub side runs only on the leader: this runnable needs leader election.
+	// The multicluster manager starts the provider itself (it is a ProviderRunnable).
 	if err := localMgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		errs := make(chan error, 2)
-		go func() { errs <- provider.Run(ctx, hubMgr) }()
-		go func() { errs <- hubMgr.Start(ctx) }()
-		select {
-		case err := <-errs:
-			if ctx.Err() == nil {
-				return fmt.Errorf("hub side stopped: %w", err)
-			}
-			return nil
-		case <-ctx.Done():
-			return nil
+		if err := hubMgr.Start(ctx); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("hub side stopped: %w", err)
 		}
+		return nil
 	})); err != nil {
 		return fmt.Errorf("failed to add the hub side: %w", err)
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	apisv1alpha1 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha1"
-	apisv1alpha2 "github.com/kcp-dev/kcp/sdk/apis/apis/v1alpha2"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -25,7 +25,7 @@ import (
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/hub/roster"
-	"github.com/atrium-dev/atrium/internal/multishard"
+	"github.com/atrium-dev/atrium/internal/exportprovider"
 )
 
 // Options configures the hub controller. Every field is documented with its default.
@@ -115,7 +115,7 @@ func (o *Options) validate() error {
 type Deps struct {
 	// Provider serves the organizations' logical clusters over every shard. Its ShardURL names
 	// the virtual workspace (shard) a logical cluster is seen through.
-	Provider *multishard.Provider
+	Provider *exportprovider.Provider
 	// Platform reads (from the cache) and writes objects of the provider workspace root:atrium,
 	// chiefly ComputeClusters.
 	Platform client.Client
@@ -176,7 +176,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	provider, err := multishard.New(opts.HubConfig, multishard.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
+	provider, err := exportprovider.New(opts.HubConfig, exportprovider.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
 	if err != nil {
 		return err
 	}
@@ -212,13 +212,6 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
-	// With provider v0.2.1 and multicluster-runtime v0.21.0-alpha.9 the manager does not start
-	// the provider: run it beside the manager, on the leader only (RunnableFunc needs election).
-	if err := local.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		return provider.Run(ctx, mgr)
-	})); err != nil {
-		return fmt.Errorf("failed to add the shard provider: %w", err)
-	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("failed to add health check: %w", err)
 	}

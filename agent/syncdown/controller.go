@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	"github.com/atrium-dev/atrium/agent/hubpatch"
@@ -40,7 +41,7 @@ type Reconciler struct {
 	// Local is a client for the compute cluster.
 	Local client.Client
 	// ShardOf returns the shard serving a logical cluster (recorded in the mirror's origin).
-	ShardOf func(ctx context.Context, logicalCluster string) string
+	ShardOf func(ctx context.Context, logicalCluster multicluster.ClusterName) string
 	// DefaultAccessStrategy is this cluster's access strategy for workspaces that name none
 	// (neither in their spec nor through the hub's effective spec).
 	DefaultAccessStrategy string
@@ -52,7 +53,7 @@ type Reconciler struct {
 	// LiveReader reads a logical cluster bypassing caches, to retry a write that met a newer
 	// version than the cache holds. Optional: without it a conflict is retried on the next
 	// event.
-	LiveReader func(ctx context.Context, logicalCluster string) (client.Reader, error)
+	LiveReader func(ctx context.Context, logicalCluster multicluster.ClusterName) (client.Reader, error)
 	// HubWriter writes hub Workspaces; share one between sync down and sync up, so each
 	// starts from the other's last write while the cache is behind. Defaults to one of its own.
 	HubWriter *hubpatch.Writer
@@ -63,7 +64,7 @@ func (r *Reconciler) liveReader(ctx context.Context, logicalCluster string) clie
 	if r.LiveReader == nil {
 		return nil
 	}
-	reader, err := r.LiveReader(ctx, logicalCluster)
+	reader, err := r.LiveReader(ctx, multicluster.ClusterName(logicalCluster))
 	if err != nil {
 		return nil
 	}
@@ -102,7 +103,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (ct
 		// absent object from an unreachable hub.
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	return r.reconcile(ctx, hub, req.ClusterName, ws)
+	return r.reconcile(ctx, hub, string(req.ClusterName), ws)
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCluster string, ws *workspacesv1alpha1.Workspace) (ctrl.Result, error) {
@@ -211,7 +212,7 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 	}
 	shard := ""
 	if r.ShardOf != nil {
-		shard = r.ShardOf(ctx, logicalCluster)
+		shard = r.ShardOf(ctx, multicluster.ClusterName(logicalCluster))
 	}
 	lw := &computev1alpha1.LocalWorkspace{
 		ObjectMeta: metav1.ObjectMeta{

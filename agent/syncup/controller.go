@@ -47,7 +47,7 @@ type Reconciler struct {
 	Hub multicluster.Provider
 	// LiveReader reads a logical cluster bypassing caches; only a live read may conclude that
 	// a hub object is gone.
-	LiveReader func(ctx context.Context, logicalCluster string) (client.Reader, error)
+	LiveReader func(ctx context.Context, logicalCluster multicluster.ClusterName) (client.Reader, error)
 	// RetryInterval is how long to wait when the origin's logical cluster is not (yet) served.
 	// Defaults to 5 seconds.
 	RetryInterval time.Duration
@@ -95,7 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWorkspace) (ctrl.Result, error) {
 	origin := lw.Spec.Origin
-	cl, err := r.Hub.Get(ctx, origin.LogicalCluster)
+	cl, err := r.Hub.Get(ctx, multicluster.ClusterName(origin.LogicalCluster))
 	if err != nil {
 		if errors.Is(err, multicluster.ErrClusterNotFound) {
 			// Not served (yet): the shard is being followed, or the hub is unreachable. Wait;
@@ -127,7 +127,7 @@ func (r *Reconciler) liveReader(ctx context.Context, logicalCluster string) clie
 	if r.LiveReader == nil {
 		return nil
 	}
-	reader, err := r.LiveReader(ctx, logicalCluster)
+	reader, err := r.LiveReader(ctx, multicluster.ClusterName(logicalCluster))
 	if err != nil {
 		return nil
 	}
@@ -142,7 +142,7 @@ func (r *Reconciler) removeIfGone(ctx context.Context, lw *computev1alpha1.Local
 	if r.LiveReader == nil {
 		return ctrl.Result{}, nil // cannot confirm: never delete on a cache's word
 	}
-	reader, err := r.LiveReader(ctx, origin.LogicalCluster)
+	reader, err := r.LiveReader(ctx, multicluster.ClusterName(origin.LogicalCluster))
 	if err != nil {
 		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil //nolint:nilerr // not served right now; silence is no reason to delete
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -89,7 +90,7 @@ func (slotChanged) Update(e event.UpdateEvent) bool {
 }
 
 // sameOwner maps a workspace under a limited template to the other workspaces of its owner.
-func sameOwner(clusterName string, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+func sameOwner(clusterName multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
 	return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []mcreconcile.Request {
 		changed, ok := obj.(*workspacesv1alpha1.Workspace)
 		o := owner.Of(changed)
@@ -115,7 +116,7 @@ func sameOwner(clusterName string, cl cluster.Cluster) handler.TypedEventHandler
 }
 
 // usersOfTemplate maps a template to the workspaces using it.
-func usersOfTemplate(clusterName string, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+func usersOfTemplate(clusterName multicluster.ClusterName, cl cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
 	return handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []mcreconcile.Request {
 		list := &workspacesv1alpha1.WorkspaceList{}
 		if err := cl.GetCache().List(ctx, list); err != nil {
@@ -132,7 +133,7 @@ func usersOfTemplate(clusterName string, cl cluster.Cluster) handler.TypedEventH
 	})
 }
 
-func request(clusterName string, ws *workspacesv1alpha1.Workspace) mcreconcile.Request {
+func request(clusterName multicluster.ClusterName, ws *workspacesv1alpha1.Workspace) mcreconcile.Request {
 	return mcreconcile.Request{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ws)}}
 }
 

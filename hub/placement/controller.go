@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
@@ -42,7 +43,7 @@ type Reconciler struct {
 	// PlatformCache is watched for ComputeCluster changes.
 	PlatformCache cache.Cache
 	// ShardOf returns the virtual-workspace URL a logical cluster is seen through.
-	ShardOf func(ctx context.Context, logicalCluster string) string
+	ShardOf func(ctx context.Context, logicalCluster multicluster.ClusterName) string
 	// Roster indexes workspaces by placement. Required.
 	Roster *roster.Roster
 	// Grace is the heartbeat grace period (as clusterhealth's). Required.

@@ -110,7 +110,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req mcreconcile.Request, c c
 	j := Judge(cc, cluster, now, r.Grace)
 
 	if ws.IsDeleting() && !j.Reachable {
-		if done, wait, err := r.releaseDeletion(ctx, c, req.ClusterName, ws, cc, cluster, now); done || err != nil || wait > 0 {
+		if done, wait, err := r.releaseDeletion(ctx, c, string(req.ClusterName), ws, cc, cluster, now); done || err != nil || wait > 0 {
 			return reconcile.Result{RequeueAfter: wait}, err
 		}
 	}

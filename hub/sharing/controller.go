@@ -14,6 +14,7 @@ import (
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -45,7 +46,7 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 }
 
 // sharedWorkspace maps a WorkspaceShare to the workspace it names.
-func sharedWorkspace(clusterName string, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
+func sharedWorkspace(clusterName multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
 	return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
 		share, ok := obj.(*workspacesv1alpha1.WorkspaceShare)
 		if !ok || share.Spec.WorkspaceName == "" {

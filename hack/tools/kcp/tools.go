@@ -7,5 +7,5 @@ import (
 	_ "github.com/kcp-dev/kcp/cmd/cache-server"
 	_ "github.com/kcp-dev/kcp/cmd/kcp"
 	_ "github.com/kcp-dev/kcp/cmd/kcp-front-proxy"
-	_ "github.com/kcp-dev/kcp/sdk/cmd/apigen"
+	_ "github.com/kcp-dev/sdk/cmd/apigen"
 )

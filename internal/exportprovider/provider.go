@@ -1,0 +1,170 @@
+package exportprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"github.com/kcp-dev/multicluster-provider/pkg/provider"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	"k8s.io/client-go/rest"
+)
+
+// Options configures a Provider.
+type Options struct {
+	// EndpointSlice is the name of the APIExportEndpointSlice to follow, in the logical cluster
+	// the config points at. Required.
+	EndpointSlice string
+	// Scheme is used by the per-shard caches and the live readers. Required.
+	Scheme *runtime.Scheme
+	// Log defaults to controller-runtime's logger named "exportprovider".
+	Log *logr.Logger
+}
+
+// Provider is kcp's apiexport provider with ShardURL, URLs and LiveReader; see the package
+// documentation.
+type Provider struct {
+	*provider.Provider
+
+	scheme *runtime.Scheme
+	log    logr.Logger
+
+	mu   sync.Mutex
+	urls []string
+	live map[string]client.Client
+}
+
+var (
+	_ multicluster.Provider         = &Provider{}
+	_ multicluster.ProviderRunnable = &Provider{}
+)
+
+// New returns a Provider that reads the endpoint slice with cfg (which points at the provider
+// workspace). A multicluster-runtime manager starts it (it is a ProviderRunnable).
+func New(cfg *rest.Config, opts Options) (*Provider, error) {
+	if opts.EndpointSlice == "" {
+		return nil, errors.New("exportprovider: Options.EndpointSlice is required")
+	}
+	if opts.Scheme == nil {
+		return nil, errors.New("exportprovider: Options.Scheme is required")
+	}
+	if opts.Log == nil {
+		l := log.Log.WithName("exportprovider")
+		opts.Log = &l
+	}
+	p := &Provider{
+		scheme: opts.Scheme,
+		log:    opts.Log.WithValues("endpointSlice", opts.EndpointSlice),
+		live:   map[string]client.Client{},
+	}
+	ready := provider.ConditionReadyFunc("Ready")
+	inner, err := provider.NewProvider(rest.CopyConfig(cfg), opts.EndpointSlice, provider.Options{
+		Scheme:              opts.Scheme,
+		EndpointSliceObject: &apisv1alpha1.APIExportEndpointSlice{},
+		// The provider calls this on every change of the slice, just before it starts and
+		// stops the watches of its URLs: the one place to learn which URLs it follows.
+		ExtractURLsFromEndpointSlice: func(obj client.Object) ([]string, error) {
+			urls, err := provider.DefaultExtractURLsFromEndpointSlice(obj)
+			if err != nil {
+				return nil, err
+			}
+			p.followed(urls)
+			return urls, nil
+		},
+		ObjectToWatch: &apisv1alpha2.APIBinding{},
+		Log:           opts.Log,
+		AddFilter:     ready,
+		UpdateFilter:  ready,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the apiexport provider: %w", err)
+	}
+	p.Provider = inner
+	return p, nil
+}
+
+// followed records the URLs of the slice and disengages the clusters of URLs that left it.
+func (p *Provider) followed(urls []string) {
+	urls = slices.Clone(urls)
+	sort.Strings(urls)
+	p.mu.Lock()
+	var gone []string
+	for _, u := range p.urls {
+		if !slices.Contains(urls, u) {
+			gone = append(gone, u)
+		}
+	}
+	p.urls = urls
+	p.mu.Unlock()
+	if len(gone) == 0 || p.Provider == nil {
+		return
+	}
+	for _, name := range p.Clusters.ClusterNames() {
+		if url := p.ShardURL(context.Background(), name); slices.Contains(gone, url) {
+			p.log.Info("shard left the endpoint slice; disengaging its logical cluster", "url", url, "cluster", name)
+			p.Clusters.Remove(name)
+			p.Forget(name)
+		}
+	}
+}
+
+// URLs returns the virtual-workspace URLs of the slice as last seen, sorted.
+func (p *Provider) URLs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.urls)
+}
+
+// ShardURL returns the virtual-workspace URL through which the cluster called name is served,
+// or "" if no shard serves it.
+func (p *Provider) ShardURL(ctx context.Context, name multicluster.ClusterName) string {
+	cl, err := p.Get(ctx, name)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(cl.GetConfig().Host, "/clusters/"+string(name))
+}
+
+// LiveReader returns a reader that reads the logical cluster called name straight from its
+// shard's virtual workspace, bypassing every cache.
+func (p *Provider) LiveReader(ctx context.Context, name multicluster.ClusterName) (client.Reader, error) {
+	cl, err := p.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	cfg := cl.GetConfig()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.live[cfg.Host]; ok {
+		return r, nil
+	}
+	c, err := client.New(cfg, client.Options{Scheme: p.scheme})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a live client for %s: %w", name, err)
+	}
+	p.live[cfg.Host] = c
+	return c, nil
+}
+
+// Forget drops the live reader of a logical cluster, so no client is kept for a cluster that
+// is gone (its organization deleted, its shard left).
+func (p *Provider) Forget(name multicluster.ClusterName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for host := range p.live {
+		if strings.HasSuffix(host, "/clusters/"+string(name)) {
+			delete(p.live, host)
+		}
+	}
+}
