@@ -52,6 +52,18 @@ type EvictionPolicy struct {
 	GracePeriodMinutes *int32 `json:"gracePeriodMinutes,omitempty"`
 }
 
+// PodSecurityStatus is the Pod Security admission the agents configure on workspace namespaces.
+type PodSecurityStatus struct {
+	// Level enforced: restricted or baseline (the values of workspaces.atrium.dev
+	// PodSecurityLevel).
+	// +kubebuilder:validation:Enum=restricted;baseline
+	Level string `json:"level"`
+	// Version of the standard enforced, e.g. v1.35 (pod-security.kubernetes.io/enforce-version).
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	Version string `json:"version,omitempty"`
+}
+
 // ComputeClusterSpec is what the platform team says about a cluster. Labels
 // for placement are ordinary metadata labels.
 type ComputeClusterSpec struct {
@@ -120,6 +132,10 @@ type ComputeClusterStatus struct {
 	// +optional
 	AccessStrategies []string `json:"accessStrategies,omitempty"`
 
+	// PodSecurity is the Pod Security Standard the agents enforce on every workspace
+	// namespace of the cluster; the hub places a workspace only where its level is allowed.
+	// +optional
+	PodSecurity *PodSecurityStatus `json:"podSecurity,omitempty"`
 	// DefaultAccessStrategy is used for workspaces that do not name one.
 	// +optional
 	DefaultAccessStrategy string `json:"defaultAccessStrategy,omitempty"`

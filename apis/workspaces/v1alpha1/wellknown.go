@@ -21,6 +21,12 @@ const (
 	// admits it on create only when it equals the requesting user's name, and never lets it
 	// change, so the hub can record it as status.owner without trusting the tenant.
 	AnnotationCreatedBy = "atrium.dev/created-by"
+
+	// LabelDefaultTemplate marks an organization's default WorkspaceTemplate (value "true"):
+	// the template of every workspace that names none. `atrium org create` creates one;
+	// organization admins move the label to choose another (labels are not part of the
+	// immutable spec). None, or more than one, makes such workspaces Valid=False.
+	LabelDefaultTemplate = "workspaces.atrium.dev/default-template"
 )
 
 // AgentFinalizer returns the finalizer of the agent of the named compute cluster.

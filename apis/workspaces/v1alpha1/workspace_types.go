@@ -81,6 +81,20 @@ const (
 	WorkspacePhaseDeleting WorkspacePhase = "Deleting"
 )
 
+// PodSecurityLevel is a Pod Security Standard level
+// (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+// +kubebuilder:validation:Enum=restricted;baseline
+type PodSecurityLevel string
+
+const (
+	// PodSecurityLevelRestricted is the hardened level: non-root, every capability dropped,
+	// seccomp RuntimeDefault, no privilege escalation. The default everywhere.
+	PodSecurityLevelRestricted PodSecurityLevel = "restricted"
+	// PodSecurityLevelBaseline prevents known privilege escalations but allows, for example,
+	// root inside the container. A platform team opts in per compute cluster and template.
+	PodSecurityLevelBaseline PodSecurityLevel = "baseline"
+)
+
 // ReservedVolumeName is the pod volume name of the workspace's primary storage;
 // spec.volumes may not use it.
 const ReservedVolumeName = "workspace-storage"
@@ -554,6 +568,78 @@ type EffectiveWorkspaceSpec struct {
 	// PodLabels from the execution profile.
 	// +optional
 	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// The fields below complete the runtime spec: the agent builds the pod from status.effective
+	// alone (internal/podspec), never from spec, so an edit the hub refused (Valid=False)
+	// changes nothing that runs.
+
+	// Generation is the workspace's metadata.generation this effective spec was resolved
+	// from and found valid at. The hub rewrites status.effective only for a valid generation.
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+	// DisplayName of the workspace, for access resources and user interfaces.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// AppType of the workspace (jupyterlab, code-server, ...); it chooses the default port.
+	// +optional
+	AppType string `json:"appType,omitempty"`
+	// Command replaces the image's ENTRYPOINT.
+	// +listType=atomic
+	// +optional
+	Command []string `json:"command,omitempty"`
+	// Args replaces the image's CMD.
+	// +listType=atomic
+	// +optional
+	Args []string `json:"args,omitempty"`
+	// Env of the workspace container, after the platform's reserved names were refused.
+	// +listType=atomic
+	// +optional
+	Env []EnvVar `json:"env,omitempty"`
+	// Volumes are the secondary volumes the template allows.
+	// +listType=atomic
+	// +optional
+	Volumes []VolumeSpec `json:"volumes,omitempty"`
+	// NodeSelector of the pod, as the template allows.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Affinity of the pod, as the template allows.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// Tolerations of the pod, as the template allows.
+	// +listType=atomic
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// Lifecycle hooks of the workspace container (no host, no TCP socket to another host).
+	// +optional
+	Lifecycle *corev1.Lifecycle `json:"lifecycle,omitempty"`
+	// ReadinessProbe of the workspace container (no host).
+	// +optional
+	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+	// IdleDetection is how the agent reads the workspace's last activity.
+	// +optional
+	IdleDetection *IdleDetectionSpec `json:"idleDetection,omitempty"`
+	// PodSecurityContext is the resolved pod security context: the tenant's, over the
+	// template's defaults, over the platform's restricted defaults.
+	// +optional
+	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext,omitempty"`
+	// ContainerSecurityContext is the resolved security context of the workspace container
+	// (and of init containers that set none), resolved like podSecurityContext.
+	// +optional
+	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
+	// InitContainers the template allows, with images, resources and security contexts
+	// checked and resolved.
+	// +listType=atomic
+	// +optional
+	InitContainers []corev1.Container `json:"initContainers,omitempty"`
+	// AutomountServiceAccountToken mounts a token of ServiceAccountName into the pod; only an
+	// execution profile turns it on.
+	// +optional
+	AutomountServiceAccountToken bool `json:"automountServiceAccountToken,omitempty"`
+	// PodSecurityLevel is the Pod Security Standard the pod was checked against (the
+	// template's level); it is placed only on compute clusters that enforce this level or a
+	// more permissive one.
+	// +optional
+	PodSecurityLevel PodSecurityLevel `json:"podSecurityLevel,omitempty"`
 }
 
 // WorkspaceStatus is what the hub and the placed agent observed.

@@ -22,6 +22,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// NodeLabelRule allows selecting nodes on one label key.
+type NodeLabelRule struct {
+	// Key of the node label, e.g. topology.kubernetes.io/zone or atrium.dev/gpu-type.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +required
+	Key string `json:"key"`
+	// Values the workspace may ask for; empty allows any value of the key.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	// +optional
+	Values []string `json:"values,omitempty"`
+}
+
 // ResourceRange bounds one resource of the workspace container. Both ends are
 // inclusive and optional.
 // +kubebuilder:validation:XValidation:rule="!has(self.min) || !has(self.max) || quantity(string(self.max)).compareTo(quantity(string(self.min))) >= 0",message="resourceBounds: max must not be smaller than min"
@@ -188,6 +203,55 @@ type WorkspaceTemplateSpec struct {
 	// DefaultAccessType applies to workspaces that do not set accessType.
 	// +optional
 	DefaultAccessType AccessType `json:"defaultAccessType,omitempty"`
+
+	// PodSecurityLevel is the Pod Security Standard every workspace of the template must
+	// meet: restricted (the default) or baseline. A baseline workspace is placed only on
+	// compute clusters that enforce baseline.
+	// +optional
+	PodSecurityLevel PodSecurityLevel `json:"podSecurityLevel,omitempty"`
+
+	// DefaultPodSecurityContext fills the pod security context fields a workspace leaves
+	// unset, before the platform's restricted defaults.
+	// +optional
+	DefaultPodSecurityContext *corev1.PodSecurityContext `json:"defaultPodSecurityContext,omitempty"`
+
+	// DefaultContainerSecurityContext fills the container security context fields a
+	// workspace leaves unset, before the platform's restricted defaults.
+	// +optional
+	DefaultContainerSecurityContext *corev1.SecurityContext `json:"defaultContainerSecurityContext,omitempty"`
+
+	// AllowCustomInitContainers lets workspaces bring init containers. Their images must be
+	// allowed (defaultImage or allowedImages), their resources are bounded by
+	// resourceBounds and counted in placement. Defaults to false.
+	// +optional
+	AllowCustomInitContainers bool `json:"allowCustomInitContainers,omitempty"`
+
+	// AllowedTolerations are the tolerations workspaces may carry: a workspace toleration
+	// must equal one of them, where an empty operator, value or effect here matches any.
+	// Empty allows none.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +optional
+	AllowedTolerations []corev1.Toleration `json:"allowedTolerations,omitempty"`
+
+	// AllowedNodeLabels are the node labels workspaces may select on, in nodeSelector and in
+	// required or preferred node affinity (operators In and NotIn over the listed values,
+	// Exists and DoesNotExist on the listed keys). Empty allows no node selection.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=key
+	// +optional
+	AllowedNodeLabels []NodeLabelRule `json:"allowedNodeLabels,omitempty"`
+
+	// AllowedVolumeClaims are the PersistentVolumeClaims of the workspace's namespace on the
+	// compute cluster that workspaces may mount as secondary volumes (spec.volumes). An entry
+	// ending in '*' allows every claim starting with the rest. Another workspace's home
+	// volume is never allowed. Empty allows no secondary volume.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	AllowedVolumeClaims []string `json:"allowedVolumeClaims,omitempty"`
 }
 
 // WorkspaceTemplateStatus is observed by the hub.
