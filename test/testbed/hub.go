@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -295,6 +296,13 @@ func loadOrPickPorts(path string, ps portFields, pick func() (int, error)) (fres
 			return false, fmt.Errorf("failed to parse %s: %w", path, err)
 		}
 		holdKept(ps)
+		// A port the file lacks (one added since it was written) is picked now.
+		if slices.ContainsFunc(ps.fields(), func(f *int) bool { return *f == 0 }) {
+			if err := pickPorts(ps, pick); err != nil {
+				return false, err
+			}
+			return false, savePorts(path, ps)
+		}
 		return false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {

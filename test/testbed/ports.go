@@ -116,7 +116,9 @@ func pickPorts(ps portFields, pick func() (int, error)) error {
 // already; the process that needs it then fails to bind it, and says so (startOnPorts).
 func holdKept(ps portFields) {
 	for _, f := range ps.fields() {
-		_, _ = holdPort(*f)
+		if *f != 0 {
+			_, _ = holdPort(*f)
+		}
 	}
 }
 

@@ -277,6 +277,9 @@ func startOnPorts(ctx context.Context, what string, fresh bool, ps portFields, p
 		err := start(ctx)
 		var taken *portsTakenError
 		if !errors.As(err, &taken) || attempt == maxStartAttempts || ctx.Err() != nil {
+			if taken != nil && !fresh {
+				return fmt.Errorf("failed to start %s after %d attempts: %w; the port is kept because its clients know it (a restart, a resumed state dir): free it", what, attempt, err)
+			}
 			if taken != nil {
 				return fmt.Errorf("failed to start %s after %d attempts: %w", what, attempt, err)
 			}
