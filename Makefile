@@ -173,7 +173,7 @@ $(BIN)/govulncheck: $(call tooldeps,govulncheck)
 	cd hack/tools/govulncheck && $(GO) build -o $@ golang.org/x/vuln/cmd/govulncheck
 
 .PHONY: flakehunt
-flakehunt: tools build ## Run `make test-e2e` RUNS (5) times and the fault suite's short form FAULT_RUNS (10) times in a row, LOAD (0) busy loops beside; times and failures in _output/flakehunt/.
+flakehunt: ## Run `make test-e2e` RUNS (5) times and the fault suite's short form FAULT_RUNS (10) times in a row, LOAD (0) busy loops beside; times and failures in _output/flakehunt/.
 	hack/flakehunt.sh
 
 .PHONY: test-faults
