@@ -119,6 +119,13 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 		return r.cleanup(ctx, hub, logicalCluster, ws)
 	}
 
+	if ws.Status.Effective == nil && !owned {
+		// Only what the hub validated runs: until the hub resolved the workspace (and it may
+		// never, while its spec is invalid) nothing local exists, not even a finalizer. The
+		// hub's status write brings the workspace back.
+		log.FromContext(ctx).V(2).Info("waiting for the hub's effective spec")
+		return ctrl.Result{}, nil
+	}
 	if !owned {
 		// The finalizer comes first, so nothing local can exist without it.
 		stillHere := true
@@ -170,6 +177,9 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 	existing := &computev1alpha1.LocalWorkspace{}
 	err = r.Local.Get(ctx, client.ObjectKeyFromObject(desired), existing)
 	switch {
+	case apierrors.IsNotFound(err) && ws.Status.Effective == nil:
+		log.FromContext(ctx).V(2).Info("waiting for the hub's effective spec")
+		return nil
 	case apierrors.IsNotFound(err):
 		if err := r.Local.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -186,6 +196,11 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 		// A new hub object with the name of an old one: the old mirror must go first (syncup
 		// removes it once it sees the UID changed); try again shortly.
 		return fmt.Errorf("local mirror %s belongs to an earlier hub object (uid %s); waiting for its removal", klog.KObj(existing), existing.Spec.Origin.UID)
+	}
+	if ws.Status.Effective == nil {
+		// The hub never takes a validated spec back; should its status lose it anyway, what
+		// runs keeps running as it was validated (stopping still works).
+		desired.Spec.Effective = *existing.Spec.Effective.DeepCopy()
 	}
 	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
 		return nil
@@ -234,8 +249,9 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 				UID:            ws.UID,
 				Shard:          shard,
 			},
-			Workspace: *ws.Spec.DeepCopy(),
-			Owner:     ws.Status.Owner.DeepCopy(),
+			// Stopping is always allowed; starting runs the last generation the hub validated.
+			DesiredStatus: ws.Spec.DesiredStatus,
+			Owner:         ws.Status.Owner.DeepCopy(),
 		},
 	}
 	if ws.Status.Effective != nil {
@@ -246,7 +262,8 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 		lw.Spec.AllowedUsers = append([]string(nil), a.AllowedUsers...)
 		lw.Spec.AllowedGroups = append([]string(nil), a.AllowedGroups...)
 	}
-	if lw.Spec.Effective.AccessStrategy == "" && (ws.Spec.AccessStrategy == nil || ws.Spec.AccessStrategy.Name == "") {
+	if lw.Spec.Effective.AccessStrategy == "" {
+		// The cluster's own default, chosen by its platform team, never the tenant's spec.
 		lw.Spec.Effective.AccessStrategy = r.DefaultAccessStrategy
 	}
 	return lw, nil

@@ -385,9 +385,7 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: wsNS},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
 			Origin: computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{
-				Image: "quay.io/jupyter/minimal-notebook:latest", DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
-			},
+			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:   "quay.io/jupyter/minimal-notebook:latest",
 				Storage: &workspacesv1alpha1.EffectiveStorage{Size: resource.MustParse("1Gi"), MountPath: "/home/jovyan"},

@@ -182,14 +182,10 @@ func newLocalWorkspace(ns, name, strategy string) *computev1alpha1.LocalWorkspac
 		},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
 			Origin: computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: name, UID: types.UID("hub-" + name)},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{
-				Image:          "quay.io/jupyter/minimal-notebook:latest",
-				AppType:        "jupyterlab",
-				DesiredStatus:  workspacesv1alpha1.DesiredStatusRunning,
-				AccessStrategy: &workspacesv1alpha1.AccessStrategyRef{Name: strategy},
-			},
+			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:          "quay.io/jupyter/minimal-notebook:latest",
+				AppType:        "jupyterlab",
 				Storage:        &workspacesv1alpha1.EffectiveStorage{Size: resource.MustParse("1Gi"), MountPath: "/home/jovyan"},
 				AccessStrategy: strategy,
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
