@@ -258,6 +258,12 @@ func TestAgentRBAC(t *testing.T) {
 		{"", "pods", "", "list", "", ""},
 		{"", "namespaces", "", "create", "", ""},
 		{"", "namespaces", "", "watch", "", ""},
+		{"", "namespaces", "", "patch", "", "atrium-abc"},
+		{"", "resourcequotas", "", "patch", "atrium-abc", "atrium-workspaces"},
+		{"", "limitranges", "", "create", "atrium-abc", ""},
+		{"networking.k8s.io", "networkpolicies", "", "delete", "atrium-abc", "atrium-workspaces"},
+		{"networking.k8s.io", "networkpolicies", "", "watch", "", ""},
+		{"discovery.k8s.io", "endpointslices", "", "list", "default", ""},
 		{"", "nodes", "", "list", "", ""},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "", "patch", "", "localworkspaces.compute.atrium.dev"},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "", "get", "", "workspaceaccessstrategies.compute.atrium.dev"},
@@ -282,6 +288,7 @@ func TestAgentRBAC(t *testing.T) {
 		{"coordination.k8s.io", "leases", "", "update", "kube-system", "x"},
 		{"rbac.authorization.k8s.io", "clusterrolebindings", "", "create", "", ""},
 		{"", "serviceaccounts", "", "create", "atrium-abc", "x"},
+		{"discovery.k8s.io", "endpointslices", "", "list", "atrium-abc", ""},
 	}
 	ask := func(c check) bool {
 		t.Helper()
