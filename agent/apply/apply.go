@@ -213,7 +213,7 @@ func Patch(ctx context.Context, c client.Client, desired, existing *unstructured
 	if UpToDate(desired, existing) {
 		return false, nil
 	}
-	if err := c.Patch(ctx, desired, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return true, nil

@@ -225,7 +225,7 @@ func containerSecurity(in *corev1.SecurityContext) *corev1.SecurityContext {
 func withoutHostProbe(p *corev1.Probe) *corev1.Probe {
 	out := p.DeepCopy()
 	if out != nil {
-		clearHost(&out.ProbeHandler.HTTPGet, &out.ProbeHandler.TCPSocket)
+		clearHost(&out.HTTPGet, &out.TCPSocket)
 	}
 	return out
 }

@@ -33,8 +33,7 @@ func TestSameHost(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer other.Close()
-	var self *httptest.Server
-	self = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	self := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/away":
 			http.Redirect(w, r, other.URL+"/stolen", http.StatusFound)

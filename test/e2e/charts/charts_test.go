@@ -391,7 +391,7 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	lw := &computev1alpha1.LocalWorkspace{
 		ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: wsNS},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
-			Origin: computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
+			Origin:        computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
 			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:   "quay.io/jupyter/minimal-notebook:latest",

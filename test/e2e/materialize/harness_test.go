@@ -181,7 +181,7 @@ func newLocalWorkspace(ns, name, strategy string) *computev1alpha1.LocalWorkspac
 			Annotations: map[string]string{materialize.HubLabelsAnnotation: hubLabels},
 		},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
-			Origin: computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: name, UID: types.UID("hub-" + name)},
+			Origin:        computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: name, UID: types.UID("hub-" + name)},
 			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:          "quay.io/jupyter/minimal-notebook:latest",
