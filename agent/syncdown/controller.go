@@ -127,7 +127,7 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 		// Only what the hub validated runs: until the hub resolved the workspace (and it may
 		// never, while its spec is invalid) nothing local exists, not even a finalizer. The
 		// hub's status write brings the workspace back.
-		log.FromContext(ctx).V(2).Info("waiting for the hub's effective spec")
+		log.FromContext(ctx).V(1).Info("waiting for the hub's effective spec")
 		return ctrl.Result{}, nil
 	}
 	if !owned {
@@ -207,7 +207,7 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 	err = r.Local.Get(ctx, client.ObjectKeyFromObject(desired), existing)
 	switch {
 	case apierrors.IsNotFound(err) && ws.Status.Effective == nil:
-		log.FromContext(ctx).V(2).Info("waiting for the hub's effective spec")
+		log.FromContext(ctx).V(1).Info("waiting for the hub's effective spec")
 		return nil
 	case apierrors.IsNotFound(err):
 		if err := r.Local.Create(ctx, desired); err != nil {
