@@ -301,5 +301,5 @@ func refuse(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, message 
 	status.SetKind("Workspace")
 	status.SetNamespace(ws.Namespace)
 	status.SetName(ws.Name)
-	require.NoError(t, c.Status().Patch(ctx, status, client.Apply, client.FieldOwner(templates.FieldManager), client.ForceOwnership))
+	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner(templates.FieldManager), client.ForceOwnership))
 }
