@@ -101,7 +101,10 @@ type shardedPKI struct {
 	// RequestHeaderCA signs the front proxy's client certificate (ProxyCert, ProxyKey); shards
 	// trust X-Remote-User headers only on connections that present it.
 	RequestHeaderCA, ProxyCert, ProxyKey string
-	CAData                               []byte
+	// CacheClientCA signs CacheClientCert/Key, with which the shards authenticate at the cache
+	// server (kcp v0.31's cache server refuses to start without client authentication).
+	CacheClientCA, CacheClientCert, CacheClientKey string
+	CAData                                         []byte
 }
 
 // hubLayout files tell a single kcp from a sharded hub in a kept state dir.
@@ -219,10 +222,14 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		RequestHeaderCA: filepath.Join(dir, "requestheader-ca.crt"),
 		ProxyCert:       filepath.Join(dir, "front-proxy-client.crt"),
 		ProxyKey:        filepath.Join(dir, "front-proxy-client.key"),
+		CacheClientCA:   filepath.Join(dir, "cache-client-ca.crt"),
+		CacheClientCert: filepath.Join(dir, "cache-client.crt"),
+		CacheClientKey:  filepath.Join(dir, "cache-client.key"),
 	}
 	if data, err := os.ReadFile(p.CA); err == nil {
 		p.CAData = data
-		return p, nil
+		// A dir kept from before the cache server required client certificates lacks them.
+		return p, ensureCacheClientPKI(p)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, fmt.Errorf("failed to create pki dir: %w", err)
@@ -256,12 +263,40 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		// The CA last: its presence marks a complete set.
 		{p.CA, p.CAData},
 	}
+	if err := ensureCacheClientPKI(p); err != nil {
+		return p, err
+	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
 			return p, fmt.Errorf("failed to write %s: %w", f.path, err)
 		}
 	}
 	return p, nil
+}
+
+// ensureCacheClientPKI creates the cache server's client CA and the shards' client certificate
+// (a member of system:masters at the cache server) unless they exist.
+func ensureCacheClientPKI(p shardedPKI) error {
+	if _, err := os.Stat(p.CacheClientCA); err == nil {
+		return nil
+	}
+	ca, err := newCertAuthority("atrium-testbed-cache-client-ca")
+	if err != nil {
+		return err
+	}
+	cert, key, err := ca.clientCert("cache-client", "system:masters")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{p.CacheClientCert, cert}, {p.CacheClientKey, key}, {p.CacheClientCA, ca.PEM}} {
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			return fmt.Errorf("failed to write %s: %w", f.path, err)
+		}
+	}
+	return nil
 }
 
 func (s *shardedHub) frontProxyURL() string {
@@ -287,6 +322,20 @@ func (s *shardedHub) externalLogicalClusterAdminKubeconfig() string {
 }
 func (s *shardedHub) mappingFile() string { return filepath.Join(s.dir, "front-proxy", "mapping.yaml") }
 
+// cacheConfig is the client config of the cache server, authenticated with the shards' client
+// certificate.
+func (s *shardedHub) cacheConfig() (*rest.Config, error) {
+	cfg := restConfig(fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache), s.pki.CAData, "")
+	var err error
+	if cfg.CertData, err = os.ReadFile(s.pki.CacheClientCert); err != nil {
+		return nil, fmt.Errorf("failed to read the cache client certificate: %w", err)
+	}
+	if cfg.KeyData, err = os.ReadFile(s.pki.CacheClientKey); err != nil {
+		return nil, fmt.Errorf("failed to read the cache client key: %w", err)
+	}
+	return cfg, nil
+}
+
 // writeKubeconfigs writes the kubeconfigs the cache server's clients, the shards and the front
 // proxy use to reach each other, and the front proxy's path mapping.
 func (s *shardedHub) writeKubeconfigs(tokens *tokenFile) error {
@@ -305,8 +354,12 @@ func (s *shardedHub) writeKubeconfigs(tokens *tokenFile) error {
 		}
 		return writeKubeconfig(path, context, restConfig(host, s.pki.CAData, token))
 	}
-	// The cache server has no authentication: shards reach it with the CA only.
-	if err := write(s.cacheKubeconfig(), "", fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache)); err != nil {
+	// Shards reach the cache server with a client certificate it trusts (--client-ca-file).
+	cacheCfg, err := s.cacheConfig()
+	if err != nil {
+		return err
+	}
+	if err := writeKubeconfig(s.cacheKubeconfig(), "base", cacheCfg); err != nil {
 		return err
 	}
 	if err := write(s.rootShardKubeconfig(), shardAdminUser, s.shardURL(0)); err != nil {
@@ -375,6 +428,7 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 		"--secure-port=" + itoa(s.ports.Cache),
 		"--embedded-etcd-client-port=" + itoa(s.ports.CacheEtcdClient),
 		"--embedded-etcd-peer-port=" + itoa(s.ports.CacheEtcdPeer),
+		"--client-ca-file=" + s.pki.CacheClientCA,
 	}, serving...)...)
 
 	s.shards = nil
@@ -460,7 +514,10 @@ func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 	if err := startIfStopped(s.cache); err != nil {
 		return err
 	}
-	cacheCfg := restConfig(fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache), s.pki.CAData, "")
+	cacheCfg, err := s.cacheConfig()
+	if err != nil {
+		return err
+	}
 	if err := waitReadyz(ctx, "kcp cache server", cacheCfg, all); err != nil {
 		return err
 	}
