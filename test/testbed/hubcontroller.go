@@ -18,14 +18,16 @@ type HubControllerOptions struct {
 	Replica string
 	// Args are extra atrium-hub flags (e.g. --heartbeat-grace=6s, --deletion-timeout=10s).
 	Args []string
+	// AddrFlags are more of atrium-hub's flags that take a loopback address (e.g.
+	// --pprof-bind-address, a webhook's); the test bed gives each a port it holds, and AddrURL
+	// returns it. The health and metrics addresses are always set.
+	AddrFlags []string
 }
 
 // HubController is a running atrium-hub process (bin/atrium-hub, built by `make build`).
 type HubController struct {
-	opts        HubControllerOptions
-	proc        *process
-	healthPort  int
-	metricsPort int
+	opts HubControllerOptions
+	ctrl *controller
 }
 
 // StartHubController starts the hub controller with the test bed's identity HubControllerUser
@@ -51,18 +53,15 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	if err := opts.Hub.WriteKubeconfig(kubeconfig, HubControllerUser, logicalcluster.NewPath("root:atrium")); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	args := append([]string{
+		"--hub-kubeconfig=" + kubeconfig,
+		"--zap-log-level=debug",
+	}, opts.Args...)
+	ctrl, err := newController(name, bin, dir, opts.Hub.LogDir(), args, opts.AddrFlags)
 	if err != nil {
 		return nil, err
 	}
-	h := &HubController{opts: opts, healthPort: ports[0], metricsPort: ports[1]}
-	args := append([]string{
-		"--hub-kubeconfig=" + kubeconfig,
-		"--health-probe-bind-address=127.0.0.1:" + itoa(h.healthPort),
-		"--metrics-bind-address=127.0.0.1:" + itoa(h.metricsPort),
-		"--zap-log-level=debug",
-	}, opts.Args...)
-	h.proc = newProcess(name, bin, dir, opts.Hub.LogDir(), args...)
+	h := &HubController{opts: opts, ctrl: ctrl}
 	if err := h.Restart(ctx); err != nil {
 		_ = h.Stop()
 		return nil, err
@@ -70,31 +69,25 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	return h, nil
 }
 
-// Restart starts the hub controller again (after Kill or Stop) and waits until it is healthy.
-func (h *HubController) Restart(ctx context.Context) error {
-	if err := h.proc.start(); err != nil {
-		return err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", h.healthPort)
-	return waitFor(ctx, h.proc.name+" /healthz", 100*time.Millisecond, []*process{h.proc}, func(ctx context.Context) (bool, error) {
-		body, err := httpGet(ctx, url)
-		return err == nil && body == "ok", err
-	})
-}
+// Restart starts the hub controller again (after Kill or Stop) and waits until it is healthy. A
+// port that another program took meanwhile is replaced: read the URLs after Restart.
+func (h *HubController) Restart(ctx context.Context) error { return h.ctrl.start(ctx) }
 
 // Kill stops the hub controller with SIGKILL, as a crash would.
-func (h *HubController) Kill() error { return h.proc.kill() }
+func (h *HubController) Kill() error { return h.ctrl.proc.kill() }
 
 // Stop stops the hub controller gracefully.
-func (h *HubController) Stop() error { return h.proc.stop(10 * time.Second) }
+func (h *HubController) Stop() error { return h.ctrl.stop(10 * time.Second) }
 
 // PID returns the hub controller's PID, or 0.
-func (h *HubController) PID() int { return h.proc.PID() }
+func (h *HubController) PID() int { return h.ctrl.proc.PID() }
 
 // LogPath is the hub controller's log file.
-func (h *HubController) LogPath() string { return h.proc.logPath }
+func (h *HubController) LogPath() string { return h.ctrl.proc.logPath }
 
 // MetricsURL is the hub controller's Prometheus endpoint.
-func (h *HubController) MetricsURL() string {
-	return fmt.Sprintf("http://127.0.0.1:%d/metrics", h.metricsPort)
-}
+func (h *HubController) MetricsURL() string { return h.ctrl.url(h.ctrl.ports.Metrics, "/metrics") }
+
+// AddrURL returns http://<address> of one of HubControllerOptions.AddrFlags, or "" for another
+// flag.
+func (h *HubController) AddrURL(flag string) string { return h.ctrl.extraURL(flag) }

@@ -94,6 +94,15 @@ type shardedPorts struct {
 	Shards                                []shardPorts
 }
 
+func (p *shardedPorts) fields() []*int {
+	out := []*int{&p.FrontProxy, &p.Cache, &p.CacheEtcdClient, &p.CacheEtcdPeer}
+	for i := range p.Shards {
+		sh := &p.Shards[i]
+		out = append(out, &sh.Secure, &sh.EtcdClient, &sh.EtcdPeer)
+	}
+	return out
+}
+
 // shardedPKI are the files of the sharded hub's two CAs.
 type shardedPKI struct {
 	// CA signs ServingCert, which every server of the sharded hub presents.
@@ -142,7 +151,8 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if err := mkdir(filepath.Join(opts.Dir, shardedHubMarker)); err != nil {
 		return nil, err
 	}
-	if err := s.loadOrPickPorts(filepath.Join(opts.Dir, "sharded-ports.json"), opts.Shards); err != nil {
+	fresh, err := s.loadOrPickPorts(opts.Shards)
+	if err != nil {
 		return nil, err
 	}
 	if s.pki, err = ensureShardedPKI(filepath.Join(opts.Dir, "pki")); err != nil {
@@ -157,19 +167,27 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
 		return nil, err
 	}
-	if err := s.writeKubeconfigs(h.tokens); err != nil {
-		return nil, err
+	// build writes everything that names the ports (the kubeconfigs the processes read, the
+	// front proxy's mapping, their flags, the admin config); again after a port is replaced.
+	build := func() error {
+		if err := savePorts(s.portsFile(), &s.ports); err != nil {
+			return err
+		}
+		if err := s.writeKubeconfigs(h.tokens); err != nil {
+			return err
+		}
+		if err := s.newProcesses(opts, h.tokens.path); err != nil {
+			return err
+		}
+		token, err := h.tokens.token(HubAdminUser)
+		if err != nil {
+			return err
+		}
+		h.Config = restConfig(s.frontProxyURL(), s.pki.CAData, token)
+		h.Kubeconfig = filepath.Join(opts.Dir, "admin.kubeconfig")
+		return writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root")))
 	}
-	if err := s.newProcesses(opts, h.tokens.path); err != nil {
-		return nil, err
-	}
-	token, err := h.tokens.token(HubAdminUser)
-	if err != nil {
-		return nil, err
-	}
-	h.Config = restConfig(s.frontProxyURL(), s.pki.CAData, token)
-	h.Kubeconfig = filepath.Join(opts.Dir, "admin.kubeconfig")
-	if err := writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root"))); err != nil {
+	if err := build(); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -177,40 +195,30 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 			_ = s.stop(15 * time.Second)
 		}
 	}()
-	if err := s.start(ctx, h); err != nil {
+	// A port taken at the first start is replaced in the whole hub, which is then started again:
+	// the shards name each other's and the front proxy's ports in their flags and kubeconfigs.
+	if err := startOnPorts(ctx, "the sharded hub", fresh, &s.ports, HoldPort, build, func(ctx context.Context) error { return s.start(ctx, h) }, func() error { return s.stop(15 * time.Second) }); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
-func (s *shardedHub) loadOrPickPorts(path string, shards int) error {
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(data, &s.ports); err != nil {
-			return fmt.Errorf("failed to parse %s: %w", path, err)
-		}
-		if len(s.ports.Shards) != shards {
-			return fmt.Errorf("%s holds a sharded hub with %d shards, not %d; start it with %d shards or use a fresh directory", s.dir, len(s.ports.Shards), shards, len(s.ports.Shards))
-		}
-		return nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("failed to read %s: %w", path, err)
+func (s *shardedHub) portsFile() string { return filepath.Join(s.dir, "sharded-ports.json") }
+
+// loadOrPickPorts loads the ports of a kept hub dir, which must have as many shards, or picks
+// fresh ones; it reports which.
+func (s *shardedHub) loadOrPickPorts(shards int) (fresh bool, err error) {
+	if _, err := os.Stat(s.portsFile()); errors.Is(err, fs.ErrNotExist) {
+		s.ports.Shards = make([]shardPorts, shards)
 	}
-	ports, err := freePorts(4 + 3*shards)
+	fresh, err = loadOrPickPorts(s.portsFile(), &s.ports, HoldPort)
 	if err != nil {
-		return err
+		return false, err
 	}
-	s.ports = shardedPorts{FrontProxy: ports[0], Cache: ports[1], CacheEtcdClient: ports[2], CacheEtcdPeer: ports[3]}
-	for i := range shards {
-		p := ports[4+3*i:]
-		s.ports.Shards = append(s.ports.Shards, shardPorts{Secure: p[0], EtcdClient: p[1], EtcdPeer: p[2]})
+	if len(s.ports.Shards) != shards {
+		return false, fmt.Errorf("%s holds a sharded hub with %d shards, not %d; start it with %d shards or use a fresh directory", s.dir, len(s.ports.Shards), shards, len(s.ports.Shards))
 	}
-	data, _ = json.Marshal(s.ports)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("failed to write %s: %w", path, err)
-	}
-	return nil
+	return fresh, nil
 }
 
 // ensureShardedPKI creates the sharded hub's certificates, or reuses them from a kept dir.
@@ -422,7 +430,7 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 	if err := mkdir(cacheDir); err != nil {
 		return err
 	}
-	s.cache = newProcess("kcp-cache-server", bins["cache-server"], cacheDir, opts.LogDir, append([]string{
+	s.cache = newProcess("kcp-cache-server", bins["cache-server"], cacheDir, opts.LogDir, []int{s.ports.Cache, s.ports.CacheEtcdClient, s.ports.CacheEtcdPeer}, append([]string{
 		"--root-directory=" + cacheDir,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(s.ports.Cache),
@@ -465,12 +473,12 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 		}
 		s.shards = append(s.shards, &kcpShard{
 			name: name, ports: ports,
-			proc: newProcess("kcp-"+name, bins["kcp"], rootDir, opts.LogDir, append(args, opts.ExtraArgs...)...),
+			proc: newProcess("kcp-"+name, bins["kcp"], rootDir, opts.LogDir, []int{ports.Secure, ports.EtcdClient, ports.EtcdPeer}, append(args, opts.ExtraArgs...)...),
 		})
 	}
 
 	proxyDir := filepath.Join(s.dir, "front-proxy")
-	s.proxy = newProcess("kcp-front-proxy", bins["kcp-front-proxy"], proxyDir, opts.LogDir, append([]string{
+	s.proxy = newProcess("kcp-front-proxy", bins["kcp-front-proxy"], proxyDir, opts.LogDir, []int{s.ports.FrontProxy}, append([]string{
 		"--root-directory=" + proxyDir,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(s.ports.FrontProxy),
@@ -503,15 +511,29 @@ func (s *shardedHub) processes() []*process {
 // is ready: the cache server, the shards, the front proxy.
 func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 	// all grows with the started processes: a wait fails early when one of them dies.
-	var all []*process
+	var all, started []*process
 	startIfStopped := func(p *process) error {
 		all = append(all, p)
 		if p.PID() != 0 {
 			return nil
 		}
+		started = append(started, p)
 		return p.start()
 	}
+	// waitListening waits until the processes just started listen on their ports.
+	waitListening := func() error {
+		defer func() { started = nil }()
+		for _, p := range started {
+			if err := p.waitListening(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := startIfStopped(s.cache); err != nil {
+		return err
+	}
+	if err := waitListening(); err != nil {
 		return err
 	}
 	cacheCfg, err := s.cacheConfig()
@@ -533,6 +555,9 @@ func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 			return err
 		}
 	}
+	if err := waitListening(); err != nil {
+		return err
+	}
 	rootCfg := kcp.ConfigForCluster(restConfig(s.shardURL(0), s.pki.CAData, admin), logicalcluster.NewPath("root"))
 	if err := waitRootReady(ctx, "the root shard", rootCfg, all); err != nil {
 		return err
@@ -544,6 +569,9 @@ func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 	}
 
 	if err := startIfStopped(s.proxy); err != nil {
+		return err
+	}
+	if err := waitListening(); err != nil {
 		return err
 	}
 	return waitRootReady(ctx, "the front proxy", h.ClusterConfig(logicalcluster.NewPath("root")), all)

@@ -488,7 +488,7 @@ func TestHubChartRunsHubController(t *testing.T) {
 }
 
 // localizeArgs rewrites a Deployment's arguments for a process on this machine: the hub
-// kubeconfig file and free loopback ports.
+// kubeconfig file and loopback ports the test bed holds for it.
 func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 	t.Helper()
 	out := make([]string, 0, len(args))
@@ -497,7 +497,7 @@ func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 		case strings.HasPrefix(a, "--hub-kubeconfig="):
 			a = "--hub-kubeconfig=" + hubKubeconfig
 		case strings.HasPrefix(a, "--health-probe-bind-address="), strings.HasPrefix(a, "--metrics-bind-address="):
-			port, err := testbed.FreePort()
+			port, err := testbed.HoldPort() // held until the process binds it: no other program can take it meanwhile
 			if err != nil {
 				t.Fatal(err)
 			}
