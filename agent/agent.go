@@ -11,8 +11,10 @@ import (
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -26,9 +28,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
+	"github.com/atrium-dev/atrium/agent/confine"
 	"github.com/atrium-dev/atrium/agent/heartbeat"
 	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/materialize"
+	"github.com/atrium-dev/atrium/agent/mirror"
 	"github.com/atrium-dev/atrium/agent/syncdown"
 	"github.com/atrium-dev/atrium/agent/syncup"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
@@ -82,6 +86,13 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// AgentVersion is reported in the ComputeCluster status.
 	AgentVersion string
+	// Confinement says how every workspace namespace is confined: Pod Security level, network
+	// policy, quota and limits (see package agent/confine). An empty PodSecurityVersion is
+	// read from the compute cluster's API server (its minor version); when the NetworkPolicy
+	// is enabled, the API server's addresses are read from the kubernetes Service's endpoints
+	// and added to the denied egress. The zero value enforces restricted and a NetworkPolicy,
+	// with no quota and no limits: cmd/atrium-agent's flags carry the defaults of both.
+	Confinement confine.Options
 }
 
 func (o *Options) defaults() {
@@ -158,6 +169,11 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 
+	confinement, err := completeConfinement(ctx, opts.LocalConfig, scheme, opts.Confinement)
+	if err != nil {
+		return err
+	}
+
 	localMgr, err := ctrl.NewManager(opts.LocalConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 logger,
@@ -166,7 +182,13 @@ func Run(ctx context.Context, opts Options) error {
 		PprofBindAddress:       opts.PprofAddr,
 		// Nothing reads the field managers of compute-cluster objects, and they are the larger
 		// part of many (pods, Deployments): not caching them saves memory and deep copies.
-		Cache:                         cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Of NetworkPolicies, ResourceQuotas and LimitRanges only our own are cached: they carry
+		// our managed-by label (one that lost it reads as missing and is applied again).
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+			&networkingv1.NetworkPolicy{}: {Label: managedByAgent},
+			&corev1.ResourceQuota{}:       {Label: managedByAgent},
+			&corev1.LimitRange{}:          {Label: managedByAgent},
+		}},
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              leaderElectionID(opts.ClusterName, opts.EndpointSlice),
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
@@ -190,6 +212,10 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to create the hub manager: %w", err)
 	}
 
+	confiner, err := confine.New(localMgr.GetClient(), confinement)
+	if err != nil {
+		return err
+	}
 	hubWriter := &hubpatch.Writer{}
 	down := &syncdown.Reconciler{
 		Cluster:                 opts.ClusterName,
@@ -199,6 +225,7 @@ func Run(ctx context.Context, opts Options) error {
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		LiveReader:              provider.LiveReader,
 		HubWriter:               hubWriter,
+		Confiner:                confiner,
 	}
 	if err := down.SetupWithManager(hubMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
@@ -220,6 +247,11 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to set up %s: %w", materialize.ControllerName, err)
 	}
 
+	conf := &confine.Reconciler{Confiner: confiner, ClusterName: opts.ClusterName}
+	if err := conf.SetupWithManager(localMgr); err != nil {
+		return fmt.Errorf("failed to set up %s: %w", confine.ControllerName, err)
+	}
+
 	hubClient, err := client.New(opts.HubConfig, client.Options{Scheme: scheme})
 	if err != nil {
 		return fmt.Errorf("failed to create hub client: %w", err)
@@ -233,9 +265,13 @@ func Run(ctx context.Context, opts Options) error {
 		Labels:                opts.Labels,
 		Region:                opts.Region,
 		DefaultAccessStrategy: opts.DefaultAccessStrategy,
-		AgentVersion:          opts.AgentVersion,
-		Shards:                provider.URLs,
-		OnBeat:                beats.record,
+		PodSecurity: &platformv1alpha1.PodSecurityStatus{
+			Level:   string(confiner.Options().PodSecurityLevel),
+			Version: confiner.Options().PodSecurityVersion,
+		},
+		AgentVersion: opts.AgentVersion,
+		Shards:       provider.URLs,
+		OnBeat:       beats.record,
 	})
 	if err != nil {
 		return err
@@ -263,8 +299,46 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to add readiness check: %w", err)
 	}
 
-	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
+	c := confiner.Options()
+	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles,
+		"podSecurityLevel", c.PodSecurityLevel, "podSecurityVersion", c.PodSecurityVersion, "networkPolicy", !c.NetworkPolicy.Disabled,
+		"apiServerIPs", c.NetworkPolicy.APIServerIPs, "resourceQuota", len(c.Quota.Hard) > 0, "limitRange", len(c.Limits.Max)+len(c.Limits.DefaultRequest) > 0)
 	return localMgr.Start(ctx)
+}
+
+// managedByAgent selects the objects the agent labelled as its own.
+var managedByAgent = labels.SelectorFromSet(labels.Set{mirror.LabelManagedBy: mirror.ManagedByAgent})
+
+// completeConfinement completes opts from the compute cluster: the Pod Security version from
+// its API server's version, the API server's addresses from the kubernetes Service's
+// endpoints. Reading either failing is an error: the agent does not start with a weaker
+// confinement than it was asked for.
+func completeConfinement(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, opts confine.Options) (confine.Options, error) {
+	if opts.PodSecurityVersion == "" {
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return opts, fmt.Errorf("failed to create client: %w", err)
+		}
+		info, err := cs.Discovery().ServerVersion()
+		if err != nil {
+			return opts, fmt.Errorf("failed to read the compute cluster's version for --pod-security-version: %w", err)
+		}
+		if opts.PodSecurityVersion, err = confine.PodSecurityVersion(info.GitVersion); err != nil {
+			return opts, err
+		}
+	}
+	if !opts.NetworkPolicy.Disabled {
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			return opts, fmt.Errorf("failed to create client: %w", err)
+		}
+		ips, err := confine.APIServerIPs(ctx, c)
+		if err != nil {
+			return opts, fmt.Errorf("failed to read the API server's addresses for the workspace NetworkPolicy: %w", err)
+		}
+		opts.NetworkPolicy.APIServerIPs = append(opts.NetworkPolicy.APIServerIPs, ips...)
+	}
+	return opts, opts.Validate()
 }
 
 // ensureNamespace creates the namespace of the leader-election Lease unless it exists.

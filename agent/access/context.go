@@ -65,9 +65,10 @@ type ServiceContext struct {
 // NewContext builds the Context for a LocalWorkspace. hubLabels and hubAnnotations are the
 // labels and annotations of the hub Workspace; they are copied, as are all lists.
 //
-// AccessType is the hub's effective access type, else the workspace's own; when both are
-// unset it is OwnerOnly if anyone is named in AllowedUsers or AllowedGroups, else Public, so
-// a mirror written before defaulting never renders more open than its allow-lists say.
+// Everything comes from the hub's effective spec, never from the tenant's spec. AccessType is
+// the effective access type; when it is unset it is OwnerOnly if anyone is named in
+// AllowedUsers or AllowedGroups, else Public, so a mirror never renders more open than its
+// allow-lists say.
 func NewContext(lw *computev1alpha1.LocalWorkspace, hubLabels, hubAnnotations map[string]string, strategy *computev1alpha1.WorkspaceAccessStrategy, serviceName string, port int32) Context {
 	var c Context
 	if lw != nil {
@@ -75,10 +76,10 @@ func NewContext(lw *computev1alpha1.LocalWorkspace, hubLabels, hubAnnotations ma
 		c.Workspace = WorkspaceContext{
 			Name:            lw.Name,
 			Namespace:       lw.Namespace,
-			DisplayName:     spec.Workspace.DisplayName,
+			DisplayName:     spec.Effective.DisplayName,
 			AllowedUsers:    copyStrings(spec.AllowedUsers),
 			AllowedGroups:   copyStrings(spec.AllowedGroups),
-			AppType:         spec.Workspace.AppType,
+			AppType:         spec.Effective.AppType,
 			OriginCluster:   spec.Origin.LogicalCluster,
 			OriginNamespace: spec.Origin.Namespace,
 			OriginName:      spec.Origin.Name,
@@ -89,8 +90,6 @@ func NewContext(lw *computev1alpha1.LocalWorkspace, hubLabels, hubAnnotations ma
 		switch {
 		case spec.Effective.AccessType != "":
 			c.Workspace.AccessType = string(spec.Effective.AccessType)
-		case spec.Workspace.AccessType != "":
-			c.Workspace.AccessType = string(spec.Workspace.AccessType)
 		case len(spec.AllowedUsers)+len(spec.AllowedGroups) > 0:
 			c.Workspace.AccessType = string(workspacesv1alpha1.AccessTypeOwnerOnly)
 		default:

@@ -24,12 +24,14 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/atrium-dev/atrium/internal/redirect"
 )
 
 const (
-	// maxProbeRedirects is how many redirects a probe follows; an auth proxy typically
-	// redirects once or twice to its login page. Past it the last redirect is the answer,
-	// which counts as success like any 3xx.
+	// maxProbeRedirects is how many redirects to the same host a probe follows. A redirect to
+	// another host (an auth proxy's login page, or anything a tenant names) is never followed:
+	// that redirect is the answer, and it counts as success like any 3xx (package redirect).
 	maxProbeRedirects = 5
 	// defaultProbeTimeout applies when Probe is given none; it is the API's default.
 	defaultProbeTimeout = 5 * time.Second
@@ -40,29 +42,28 @@ const (
 
 // Prober runs one HTTP GET of the access startup probe.
 type Prober struct {
-	// Client makes the request. nil means a client that follows at most 5 redirects,
-	// verifies TLS and uses the proxy settings of the environment.
+	// Client makes the request. nil means a client that verifies TLS and uses the proxy
+	// settings of the environment. Whatever the client, the probe follows at most 5
+	// redirects, all to the probed URL's scheme and host.
 	Client *http.Client
 }
 
+// probePolicy is the redirect policy of every probe.
+var probePolicy = redirect.SameHost(maxProbeRedirects, true)
+
 // defaultProbeClient is shared so probes reuse connections.
 var defaultProbeClient = &http.Client{
-	Transport: http.DefaultTransport.(*http.Transport).Clone(),
-	CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-		if len(via) > maxProbeRedirects {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	},
+	Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+	CheckRedirect: probePolicy,
 }
 
 // Probe makes one GET of url within timeout (5s when not positive). It returns nil when the
 // answer is 2xx or 3xx or one of extraSuccessCodes, else an error saying the status or why
 // there was none.
 func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, extraSuccessCodes []int32) error {
-	client := p.Client
-	if client == nil {
-		client = defaultProbeClient
+	client := defaultProbeClient
+	if p.Client != nil {
+		client = redirect.Client(p.Client, probePolicy)
 	}
 	if timeout <= 0 {
 		timeout = defaultProbeTimeout

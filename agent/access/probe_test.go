@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,6 +111,35 @@ func TestProbe(t *testing.T) {
 		err := (&Prober{}).Probe(context.Background(), tlsSrv.URL+"/status/200", probeBound, nil)
 		require.ErrorContains(t, err, "certificate")
 		require.NoError(t, (&Prober{Client: tlsSrv.Client()}).Probe(context.Background(), tlsSrv.URL+"/status/200", probeBound, nil))
+	})
+
+	t.Run("never follows a redirect to another host", func(t *testing.T) {
+		// A workspace's answer is tenant input: a redirect to another host (here a second
+		// loopback server standing in for the metadata service or the API server) must not make
+		// the agent request it. The redirect itself is the answer, a success like any 3xx.
+		var stolen atomic.Int32
+		elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			stolen.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		defer elsewhere.Close()
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/same" {
+				http.Redirect(w, r, "/final", http.StatusFound)
+				return
+			}
+			if r.URL.Path == "/final" {
+				http.Redirect(w, r, elsewhere.URL+"/latest/meta-data/", http.StatusFound)
+				return
+			}
+			http.Redirect(w, r, elsewhere.URL+"/latest/meta-data/", http.StatusTemporaryRedirect)
+		}))
+		defer evil.Close()
+		for _, p := range []*Prober{{}, {Client: &http.Client{}}} {
+			require.NoError(t, p.Probe(context.Background(), evil.URL+"/", probeBound, nil))
+			require.NoError(t, p.Probe(context.Background(), evil.URL+"/same", probeBound, nil), "a same-host redirect is followed, then the other host is not")
+		}
+		require.Zero(t, stolen.Load(), "the probe reached another host")
 	})
 
 	t.Run("cancelled context", func(t *testing.T) {

@@ -95,7 +95,7 @@ func testLocalWorkspace() *computev1alpha1.LocalWorkspace {
 		ObjectMeta: metav1.ObjectMeta{Name: "alice-nb", Namespace: "atrium-acme-default"},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
 			Origin: computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: "alice-nb", UID: "uid-1"},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{
+			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				DisplayName: "Alice's Notebook",
 				AppType:     "JupyterLab",
 				AccessType:  workspacesv1alpha1.AccessTypeOwnerOnly,
@@ -146,18 +146,17 @@ func TestNewContext(t *testing.T) {
 		for _, tc := range []struct {
 			name      string
 			effective workspacesv1alpha1.AccessType
-			spec      workspacesv1alpha1.AccessType
 			users     []string
 			want      string
 		}{
-			{name: "effective wins", effective: "Public", spec: "OwnerOnly", users: []string{"a"}, want: "Public"},
-			{name: "spec", spec: "OwnerOnly", want: "OwnerOnly"},
+			{name: "effective wins", effective: "Public", users: []string{"a"}, want: "Public"},
+			{name: "effective OwnerOnly", effective: "OwnerOnly", want: "OwnerOnly"},
 			{name: "allow-list means OwnerOnly", users: []string{"a"}, want: "OwnerOnly"},
 			{name: "nothing means Public", want: "Public"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				lw := testLocalWorkspace()
-				lw.Spec.Effective.AccessType, lw.Spec.Workspace.AccessType, lw.Spec.AllowedUsers = tc.effective, tc.spec, tc.users
+				lw.Spec.Effective.AccessType, lw.Spec.AllowedUsers = tc.effective, tc.users
 				require.Equal(t, tc.want, NewContext(lw, nil, nil, nil, "", 0).Workspace.AccessType)
 			})
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/redirect"
 )
 
 const (
@@ -93,10 +94,17 @@ func Resolve(detection *workspacesv1alpha1.IdleDetectionSpec, ep Endpoint) (Targ
 // Reader GETs activity endpoints.
 type Reader struct {
 	// Client makes the requests. nil means http.DefaultClient's transport with a 5s timeout.
+	// Whatever the client, a read follows at most 3 redirects, all to the scheme and host of
+	// the activity URL; a redirect to another host fails the read.
 	Client *http.Client
 }
 
-var defaultClient = &http.Client{Timeout: defaultTimeout}
+// maxRedirects is how many redirects to the same host a read follows (a base-URL slash).
+const maxRedirects = 3
+
+var readPolicy = redirect.SameHost(maxRedirects, false)
+
+var defaultClient = &http.Client{Timeout: defaultTimeout, CheckRedirect: readPolicy}
 
 // Read GETs t.URL and returns the last activity it reports. A time in the future is reported as
 // now: the IDE runs the tenant's code, so its answer is tenant input, and a far-future timestamp
@@ -113,9 +121,9 @@ func (r *Reader) Read(ctx context.Context, t Target) (time.Time, error) {
 }
 
 func (r *Reader) read(ctx context.Context, t Target) (time.Time, error) {
-	c := r.Client
-	if c == nil {
-		c = defaultClient
+	c := defaultClient
+	if r.Client != nil {
+		c = redirect.Client(r.Client, readPolicy)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +96,37 @@ func TestRead(t *testing.T) {
 	assert.Equal(t, "2026-11-20T12:00:00Z", got.Format(time.RFC3339))
 	_, err = r.Read(context.Background(), Target{URL: srv.URL + "/nope", BodyPath: "last_activity"})
 	require.ErrorContains(t, err, "404")
+}
+
+// TestReadFollowsNoRedirectElsewhere: the IDE's answer is tenant input; a redirect to another
+// host (a loopback server standing in for the metadata service) fails the read without a request
+// there, while a redirect on the same host is followed.
+func TestReadFollowsNoRedirectElsewhere(t *testing.T) {
+	var stolen atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		stolen.Add(1)
+		_, _ = w.Write([]byte(`{"last_activity":"2026-11-20T12:00:00Z"}`))
+	}))
+	defer elsewhere.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/status":
+			_, _ = w.Write([]byte(`{"last_activity":"2026-11-20T12:00:00Z"}`))
+		case "/moved":
+			http.Redirect(w, r, "/api/status", http.StatusMovedPermanently)
+		default:
+			http.Redirect(w, r, elsewhere.URL+"/api/status", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	for _, r := range []*Reader{{}, {Client: &http.Client{}}} {
+		got, err := r.Read(context.Background(), Target{URL: srv.URL + "/moved", BodyPath: "last_activity"})
+		require.NoError(t, err)
+		assert.Equal(t, "2026-11-20T12:00:00Z", got.Format(time.RFC3339))
+		_, err = r.Read(context.Background(), Target{URL: srv.URL + "/away", BodyPath: "last_activity"})
+		require.ErrorContains(t, err, "refused to follow a redirect")
+	}
+	require.Zero(t, stolen.Load(), "the activity read reached another host")
 }
 
 // TestReadClampsTheFuture: an IDE claiming activity in 2099 is read as active now, so the idle

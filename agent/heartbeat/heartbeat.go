@@ -42,6 +42,9 @@ type Options struct {
 	Region string
 	// DefaultAccessStrategy is advertised for workspaces that name none.
 	DefaultAccessStrategy string
+	// PodSecurity is the Pod Security level and version the agent enforces on every workspace
+	// namespace, advertised so the hub places only workspaces this level admits. Required.
+	PodSecurity *platformv1alpha1.PodSecurityStatus
 	// AgentVersion is reported in status.
 	AgentVersion string
 	// Shards returns the virtual-workspace URLs the agent follows.
@@ -59,8 +62,8 @@ var _ manager.Runnable = &Heartbeat{}
 
 // New validates opts and returns a Heartbeat.
 func New(opts Options) (*Heartbeat, error) {
-	if opts.Cluster == "" || opts.Hub == nil || opts.Local == nil {
-		return nil, errors.New("heartbeat: Cluster, Hub and Local are required")
+	if opts.Cluster == "" || opts.Hub == nil || opts.Local == nil || opts.PodSecurity == nil {
+		return nil, errors.New("heartbeat: Cluster, Hub, Local and PodSecurity are required")
 	}
 	if opts.Period == 0 {
 		opts.Period = 10 * time.Second
@@ -181,9 +184,7 @@ func (h *Heartbeat) observe(ctx context.Context) (*platformv1alpha1.ComputeClust
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		for _, c := range p.Spec.Containers {
-			add(allocated, c.Resources.Requests)
-		}
+		add(allocated, podRequests(&p))
 	}
 
 	mirrors := &computev1alpha1.LocalWorkspaceList{}
@@ -211,7 +212,37 @@ func (h *Heartbeat) observe(ctx context.Context) (*platformv1alpha1.ComputeClust
 		WorkspaceCount:        int32(len(mirrors.Items)), //nolint:gosec // bounded by cluster size
 		AccessStrategies:      names,
 		DefaultAccessStrategy: h.opts.DefaultAccessStrategy,
+		PodSecurity:           h.opts.PodSecurity.DeepCopy(),
 	}, nil
+}
+
+// podRequests is what the scheduler reserves for p: per resource, the sum over its containers
+// or the largest init container, whichever is more (init containers run one at a time, before
+// the others; restartable ones, sidecars, run alongside and are added).
+func podRequests(p *corev1.Pod) corev1.ResourceList {
+	total := corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		add(total, c.Resources.Requests)
+	}
+	sidecars := corev1.ResourceList{}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			add(total, c.Resources.Requests)
+			add(sidecars, c.Resources.Requests)
+			continue
+		}
+		// An ordinary init container runs next to the sidecars started before it.
+		for name, q := range c.Resources.Requests {
+			need := q.DeepCopy()
+			if s, ok := sidecars[name]; ok {
+				need.Add(s)
+			}
+			if cur, ok := total[name]; !ok || need.Cmp(cur) > 0 {
+				total[name] = need
+			}
+		}
+	}
+	return total
 }
 
 func add(total, more corev1.ResourceList) {

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/agent/access"
+	"github.com/atrium-dev/atrium/agent/apply"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
@@ -111,7 +112,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, s *scope) error {
 			s.access.Problem = invalidAccess(fmt.Errorf("%s %s already exists and does not belong to this workspace", obj.GetKind(), obj.GetName()))
 			return nil
 		}
-		if _, err := r.apply(ctx, obj, existing); err != nil {
+		if _, err := apply.Patch(ctx, r.client, obj, existing); err != nil {
 			if refusedByCluster(err) {
 				s.access.Problem = invalidAccess(err)
 				return nil
@@ -163,7 +164,7 @@ func render(lw *computev1alpha1.LocalWorkspace, strategy *computev1alpha1.Worksp
 		}
 		obj.SetLabels(labels)
 		obj.SetOwnerReferences([]metav1.OwnerReference{ownerReference(lw)})
-		if err := withDesiredHash(obj); err != nil {
+		if err := apply.WithDesiredHash(obj); err != nil {
 			return nil, "", "", err
 		}
 	}

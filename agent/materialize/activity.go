@@ -56,15 +56,10 @@ func (t *activityTracker) forgetByName(key types.NamespacedName) {
 	delete(t.next, key)
 }
 
-// idleShutdownWanted reports whether anyone asked for idle shutdown of the workspace: the
-// hub's effective spec or, before the hub resolved it, the workspace itself. Reading activity
-// costs one GET per resync period, so it is done whenever idle shutdown may apply.
+// idleShutdownWanted reports whether the hub's effective spec enables idle shutdown; reading
+// activity costs one GET per resync period, so it is done only then.
 func idleShutdownWanted(lw *computev1alpha1.LocalWorkspace) bool {
-	if lw.Spec.Effective.IdleShutdownEnabled {
-		return true
-	}
-	s := lw.Spec.Workspace.IdleShutdown
-	return s != nil && s.Enabled
+	return lw.Spec.Effective.IdleShutdownEnabled
 }
 
 // observeActivity reads the last activity of an available workspace whose idle shutdown may
@@ -78,11 +73,7 @@ func (r *Reconciler) observeActivity(ctx context.Context, s *scope) {
 	if !r.activity.due(lw, r.opts.Now(), r.opts.ResyncPeriod) {
 		return
 	}
-	var detection *workspacesv1alpha1.IdleDetectionSpec
-	if spec := lw.Spec.Workspace.IdleShutdown; spec != nil {
-		detection = spec.Detection
-	}
-	target, err := activity.Resolve(detection, activity.Endpoint{
+	target, err := activity.Resolve(lw.Spec.Effective.IdleDetection, activity.Endpoint{
 		ServiceHost: ServiceName(lw) + "." + lw.Namespace + ".svc",
 		ServicePort: Port(lw),
 		AccessURL:   lw.Status.AccessURL,

@@ -31,7 +31,7 @@ func TestObserveActivity(t *testing.T) {
 	reported := now.Add(-90*time.Second + 300*time.Millisecond)
 	lw := func(available, idle bool) *computev1alpha1.LocalWorkspace {
 		l := &computev1alpha1.LocalWorkspace{ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: "ns", UID: "u1"}}
-		l.Spec.Workspace.DesiredStatus = workspacesv1alpha1.DesiredStatusRunning
+		l.Spec.DesiredStatus = workspacesv1alpha1.DesiredStatusRunning
 		l.Spec.Effective.IdleShutdownEnabled = idle
 		status := metav1.ConditionFalse
 		if available {

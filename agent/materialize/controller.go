@@ -206,11 +206,14 @@ type scope struct {
 	orig *computev1alpha1.LocalWorkspace
 
 	// created is true when an object was missing and got created.
-	created    bool
-	pvc        *corev1.PersistentVolumeClaim
-	deployment *appsv1.Deployment
-	pods       []corev1.Pod
-	access     accessResult
+	created bool
+	// volumeProblem is set when the home claim or a secondary volume is refused; the
+	// Deployment is then left exactly as it is (see checkVolumes).
+	volumeProblem *problem
+	pvc           *corev1.PersistentVolumeClaim
+	deployment    *appsv1.Deployment
+	pods          []corev1.Pod
+	access        accessResult
 
 	requeueAfter time.Duration
 }
@@ -236,6 +239,7 @@ func (r *Reconciler) reconcile(ctx context.Context, lw *computev1alpha1.LocalWor
 	var errs []error
 	for _, phase := range []func(context.Context, *scope) error{
 		r.reconcileStorage,
+		r.checkVolumes,
 		r.reconcileDeployment,
 		r.reconcileService,
 		r.observePods,

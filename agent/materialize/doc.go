@@ -25,30 +25,42 @@ limitations under the License.
 //
 // # What one LocalWorkspace becomes
 //
+// Everything is built from spec.effective (the hub's status.effective: what the hub
+// validated) and spec.desiredStatus, never from the tenant's spec, which the mirror does not
+// carry. An edit the hub refused (Valid=False) leaves status.effective as it was, so it changes
+// nothing here: same Deployment, same generation, no write.
+//
 // All objects live in the LocalWorkspace's namespace, carry the labels
 // app.kubernetes.io/name=atrium-workspace, app.kubernetes.io/managed-by=atrium
 // and atrium.dev/workspace=<name>, and have the LocalWorkspace as controller
 // owner, so Kubernetes garbage collection removes them with it.
 //
-//   - PersistentVolumeClaim "<name>-home" (ReadWriteOnce): the primary storage.
-//     Size, class and mount path come from spec.effective.storage, else
-//     spec.workspace.storage, else 10Gi, the cluster's default class and
-//     /home/jovyan. It is created once and never changed or deleted by this
-//     controller: it outlives stops, and a bound claim's class and size are
-//     not ours to change. Only owner GC removes it.
-//   - Deployment "<name>": one replica while spec.workspace.desiredStatus is
-//     Running (the default), zero when Stopped; strategy Recreate, because the
-//     home volume is ReadWriteOnce. The spec.effective fields win over the
-//     copied spec.workspace fields (image, resources, storage, service
-//     account); pod labels and annotations come from the execution profile
-//     (spec.effective.podLabels/podAnnotations), our labels win.
+//   - PersistentVolumeClaim "<name>-home" (ReadWriteOnce), labelled
+//     atrium.dev/home-of=<name>: the primary storage. Size, class and mount path come from
+//     spec.effective.storage, else 10Gi, the cluster's default class and /home/jovyan (the
+//     hub's own defaults). It is created once and never changed or deleted by this
+//     controller (only the home-of label is added to a claim that lacks it): it outlives
+//     stops, and a bound claim's class and size are not ours to change. Only owner GC
+//     removes it. A claim of that name that the workspace does not own and that is not
+//     labelled as its home is refused (Degraded, VolumeNotAllowed), never mounted.
+//   - Deployment "<name>": one replica while spec.desiredStatus is Running (the default),
+//     zero when Stopped; strategy Recreate, because the home volume is ReadWriteOnce. Its pod
+//     template is internal/podspec.Build of spec.effective (the function the hub checks Pod
+//     Security with): restricted security defaults where the effective spec sets none, no
+//     service-account token unless effective.automountServiceAccountToken, pod labels and
+//     annotations from the execution profile with ours winning.
+//   - Secondary volumes (spec.effective.volumes) are checked again before the Deployment is
+//     written: a claim that does not exist (VolumeNotFound) or that is another workspace's
+//     home (labelled home-of another workspace, controlled by another LocalWorkspace, or
+//     named <neighbour>-home; VolumeNotAllowed) makes the workspace Degraded and leaves the
+//     Deployment exactly as it is (only stopping still scales it to zero).
 //   - Service "<name>" (ClusterIP), port "http" to the container port chosen by
-//     spec.workspace.appType: jupyterlab/jupyter 8888, code-server/vscode 8080,
+//     spec.effective.appType: jupyterlab/jupyter 8888, code-server/vscode 8080,
 //     theia 3000, anything else 8888 (the Jupyter default, since most
 //     workspaces are notebooks).
 //   - Access resources, rendered by package agent/access from the
-//     WorkspaceAccessStrategy named by spec.effective.accessStrategy (else
-//     spec.workspace.accessStrategy.name), while the workspace runs. They are
+//     WorkspaceAccessStrategy named by spec.effective.accessStrategy, while the workspace
+//     runs. They are
 //     labelled atrium.dev/access-for=<name> (status.accessResourceSelector),
 //     server-side applied with field manager "atrium-agent", pruned when a
 //     template stops rendering them, and all deleted when the workspace stops.
@@ -56,6 +68,10 @@ limitations under the License.
 //     without a URL once its pod is ready. A strategy that renders an invalid
 //     object makes the workspace Degraded (AccessResourceInvalid) and changes
 //     nothing else: the Deployment and the last good access resources stay.
+//
+// A pod the compute cluster's API server refuses to create (the namespace's Pod Security
+// level, ResourceQuota or LimitRange; see package agent/confine) makes the workspace Degraded
+// with reason PodRefused and the API server's message.
 //
 // # Contract with the syncer
 //
@@ -70,13 +86,13 @@ limitations under the License.
 //
 // # No needless writes
 //
-// Every managed object is server-side applied, but only when it differs from
-// what we would write. Each object carries the annotation
-// "atrium.dev/desired-hash", a hash of the desired object; an object is left
-// alone when that hash matches and every field we set is present with the same
-// value (fields the API server defaulted or others added are ignored). So a
-// change of our intent (including removing a field) or an edit of a field we
-// own is repaired, and reconciling an unchanged workspace sends no write
+// Every managed object is server-side applied through package agent/apply, but
+// only when it differs from what we would write. Each object carries the
+// annotation "atrium.dev/desired-hash", a hash of the desired object; an object
+// is left alone when that hash matches and every field we set is present with
+// the same value (fields the API server defaulted or others added are ignored).
+// So a change of our intent (including removing a field) or an edit of a field
+// we own is repaired, and reconciling an unchanged workspace sends no write
 // request at all. Status is patched (MergeFrom against the object as read),
 // once per reconcile, and only when it changed.
 //

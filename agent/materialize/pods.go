@@ -159,3 +159,25 @@ func deploymentStopped(dep *appsv1.Deployment, pods []corev1.Pod) bool {
 	return dep != nil && dep.Spec.Replicas != nil && *dep.Spec.Replicas == 0 &&
 		dep.Status.ObservedGeneration >= dep.Generation && dep.Status.Replicas == 0 && len(pods) == 0
 }
+
+// podRefused returns the refusal the Deployment reports when the compute cluster's API server
+// would not create its pod (Pod Security, ResourceQuota, LimitRange), or nil. A quota whose
+// usage the cluster has not computed yet is a wait, not a refusal.
+func podRefused(dep *appsv1.Deployment) *problem {
+	if dep == nil {
+		return nil
+	}
+	for _, c := range dep.Status.Conditions {
+		if c.Type != appsv1.DeploymentReplicaFailure || c.Status != corev1.ConditionTrue {
+			continue
+		}
+		if strings.Contains(c.Message, "status unknown for quota") {
+			return nil
+		}
+		return &problem{
+			Reason:  workspacesv1alpha1.ReasonPodRefused,
+			Message: "the compute cluster refused to create the workspace pod: " + orDefault(c.Message, c.Reason),
+		}
+	}
+	return nil
+}

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/atrium-dev/atrium/agent/apply"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 )
 
@@ -55,7 +56,7 @@ func buildService(lw *computev1alpha1.LocalWorkspace) *corev1.Service {
 // reconcileService applies the Service when it is missing or differs.
 func (r *Reconciler) reconcileService(ctx context.Context, s *scope) error {
 	gvk := corev1.SchemeGroupVersion.WithKind("Service")
-	desired, err := toApplyObject(buildService(s.lw), gvk)
+	desired, err := apply.Object(buildService(s.lw), gvk)
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (r *Reconciler) reconcileService(ctx context.Context, s *scope) error {
 	err = r.client.Get(ctx, types.NamespacedName{Namespace: s.lw.Namespace, Name: ServiceName(s.lw)}, svc)
 	switch {
 	case err == nil:
-		if existing, err = toUnstructured(svc, gvk); err != nil {
+		if existing, err = apply.Unstructured(svc, gvk); err != nil {
 			return err
 		}
 	case !apierrors.IsNotFound(err):
@@ -72,7 +73,7 @@ func (r *Reconciler) reconcileService(ctx context.Context, s *scope) error {
 	default:
 		s.created = true
 	}
-	if _, err := r.apply(ctx, desired, existing); err != nil {
+	if _, err := apply.Patch(ctx, r.client, desired, existing); err != nil {
 		return err
 	}
 	return nil

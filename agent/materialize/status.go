@@ -76,21 +76,28 @@ type summary struct {
 	rolledOut  bool // the Deployment controller caught up with the spec
 	hadPods    bool // pods exist
 	podProblem *problem
-	access     accessResult
+	// volumeProblem: a volume is refused, and the Deployment is left as it is.
+	volumeProblem *problem
+	access        accessResult
 }
 
 func summarize(s *scope) summary {
 	sum := summary{
-		running:   wantsRunning(s.lw),
-		creating:  s.created || s.deployment == nil,
-		ready:     deploymentReady(s.deployment) && readyPod(s.pods) != "",
-		rolledOut: deploymentRolledOut(s.deployment),
-		hadPods:   len(s.pods) > 0,
-		access:    s.access,
+		running:       wantsRunning(s.lw),
+		creating:      (s.created || s.deployment == nil) && s.volumeProblem == nil,
+		volumeProblem: s.volumeProblem,
+		ready:         deploymentReady(s.deployment) && readyPod(s.pods) != "",
+		rolledOut:     deploymentRolledOut(s.deployment),
+		hadPods:       len(s.pods) > 0,
+		access:        s.access,
 	}
-	sum.stopped = !sum.running && deploymentStopped(s.deployment, s.pods)
+	sum.stopped = !sum.running && (deploymentStopped(s.deployment, s.pods) ||
+		s.deployment == nil && s.volumeProblem != nil && len(s.pods) == 0)
 	if sum.running && !sum.ready {
 		sum.podProblem = findPodProblem(s.pods)
+		if sum.podProblem == nil {
+			sum.podProblem = podRefused(s.deployment)
+		}
 	}
 	return sum
 }
@@ -100,6 +107,9 @@ func summarize(s *scope) summary {
 func (sum summary) degradedProblem() *problem {
 	if !sum.running {
 		return nil
+	}
+	if sum.volumeProblem != nil {
+		return sum.volumeProblem
 	}
 	if sum.podProblem != nil {
 		return sum.podProblem

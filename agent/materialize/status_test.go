@@ -66,7 +66,7 @@ func waiting(reason, msg string) func(p *corev1.Pod) {
 
 func TestUpdateStatus(t *testing.T) {
 	stopped := func(lw *computev1alpha1.LocalWorkspace) {
-		lw.Spec.Workspace.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped
+		lw.Spec.DesiredStatus = workspacesv1alpha1.DesiredStatusStopped
 	}
 	type want struct {
 		phase                                   workspacesv1alpha1.WorkspacePhase
@@ -126,6 +126,42 @@ func TestUpdateStatus(t *testing.T) {
 		lw:   newLW(),
 		s:    scope{deployment: deployment(1, 1), pods: []corev1.Pod{readyPodObj()}, access: accessResult{StrategyName: "gone", Problem: &problem{Reason: workspacesv1alpha1.ReasonAccessStrategyNotFound, Message: "access strategy gone is not offered"}}},
 		want: want{phase: workspacesv1alpha1.WorkspacePhaseFailed, available: workspacesv1alpha1.ReasonAccessStrategyNotFound, progressing: workspacesv1alpha1.ReasonAccessStrategyNotFound, degraded: workspacesv1alpha1.ReasonAccessStrategyNotFound, degradedTrue: true, stopp: workspacesv1alpha1.ReasonRunning},
+	}, {
+		name: "pod refused by the cluster (Pod Security, quota)",
+		lw:   newLW(),
+		s: scope{deployment: func() *appsv1.Deployment {
+			d := deployment(1, 0)
+			d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate",
+				Message: `pods "alice-nb-1" is forbidden: violates PodSecurity "restricted:v1.35": runAsNonRoot != true`}}
+			return d
+		}()},
+		want: want{phase: workspacesv1alpha1.WorkspacePhaseFailed, available: workspacesv1alpha1.ReasonPodsNotReady, progressing: workspacesv1alpha1.ReasonPodRefused, degraded: workspacesv1alpha1.ReasonPodRefused, degradedTrue: true, stopp: workspacesv1alpha1.ReasonRunning, messageContains: `violates PodSecurity "restricted:v1.35"`},
+	}, {
+		name: "quota usage not computed yet: a wait",
+		lw:   newLW(),
+		s: scope{deployment: func() *appsv1.Deployment {
+			d := deployment(1, 0)
+			d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate",
+				Message: `pods "alice-nb-1" is forbidden: status unknown for quota: atrium-workspaces, resource: requests.cpu`}}
+			return d
+		}()},
+		want: want{phase: workspacesv1alpha1.WorkspacePhaseStarting, available: workspacesv1alpha1.ReasonPodsNotReady, progressing: workspacesv1alpha1.ReasonStarting, degraded: workspacesv1alpha1.ReasonHealthy, stopp: workspacesv1alpha1.ReasonRunning},
+	}, {
+		name: "volume refused, running pod kept",
+		lw:   newLW(),
+		s: scope{deployment: deployment(1, 1), pods: []corev1.Pod{readyPodObj()},
+			volumeProblem: &problem{Reason: workspacesv1alpha1.ReasonVolumeNotAllowed, Message: "spec.volumes[0] (x): PersistentVolumeClaim bob-home is the home volume of workspace bob"}},
+		want: want{phase: workspacesv1alpha1.WorkspacePhaseFailed, available: workspacesv1alpha1.ReasonPodsReady, availableTrue: true, progressing: workspacesv1alpha1.ReasonVolumeNotAllowed, degraded: workspacesv1alpha1.ReasonVolumeNotAllowed, degradedTrue: true, stopp: workspacesv1alpha1.ReasonRunning, messageContains: "home volume of workspace bob"},
+	}, {
+		name: "volume refused before anything ran",
+		lw:   newLW(),
+		s:    scope{volumeProblem: &problem{Reason: workspacesv1alpha1.ReasonVolumeNotFound, Message: "spec.volumes[0] (x): PersistentVolumeClaim data does not exist"}},
+		want: want{phase: workspacesv1alpha1.WorkspacePhaseFailed, available: workspacesv1alpha1.ReasonPodsNotReady, progressing: workspacesv1alpha1.ReasonVolumeNotFound, degraded: workspacesv1alpha1.ReasonVolumeNotFound, degradedTrue: true, stopp: workspacesv1alpha1.ReasonRunning, messageContains: "does not exist"},
+	}, {
+		name: "stopped with a refused volume and nothing created",
+		lw:   newLW(stopped),
+		s:    scope{volumeProblem: &problem{Reason: workspacesv1alpha1.ReasonVolumeNotFound, Message: "x"}, access: accessResult{Cleared: true}},
+		want: want{phase: workspacesv1alpha1.WorkspacePhaseStopped, available: workspacesv1alpha1.ReasonWorkspaceStopped, progressing: workspacesv1alpha1.ReasonReconciled, degraded: workspacesv1alpha1.ReasonHealthy, stopp: workspacesv1alpha1.ReasonStoppedByUser},
 	}, {
 		name: "stopping",
 		lw:   newLW(stopped),

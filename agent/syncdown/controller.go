@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
+	"github.com/atrium-dev/atrium/agent/confine"
 	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/mirror"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
@@ -57,6 +58,9 @@ type Reconciler struct {
 	// HubWriter writes hub Workspaces; share one between sync down and sync up, so each
 	// starts from the other's last write while the cache is behind. Defaults to one of its own.
 	HubWriter *hubpatch.Writer
+	// Confiner confines every namespace before a mirror is written into it. The agent always
+	// sets it; nil (tests of the syncer alone) leaves namespaces as created.
+	Confiner *confine.Confiner
 }
 
 // liveReader returns the live reader of logicalCluster, or nil.
@@ -119,6 +123,13 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 		return r.cleanup(ctx, hub, logicalCluster, ws)
 	}
 
+	if ws.Status.Effective == nil && !owned {
+		// Only what the hub validated runs: until the hub resolved the workspace (and it may
+		// never, while its spec is invalid) nothing local exists, not even a finalizer. The
+		// hub's status write brings the workspace back.
+		log.FromContext(ctx).V(1).Info("waiting for the hub's effective spec")
+		return ctrl.Result{}, nil
+	}
 	if !owned {
 		// The finalizer comes first, so nothing local can exist without it.
 		stillHere := true
@@ -140,23 +151,48 @@ func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCl
 	return ctrl.Result{}, r.ensureMirror(ctx, logicalCluster, ws)
 }
 
+// ensureNamespace creates the local namespace of a hub namespace, or adopts an existing one by
+// labelling it, and confines it (Pod Security labels, NetworkPolicy, ResourceQuota,
+// LimitRange) before any mirror is written into it, so no workspace pod is ever admitted into
+// a namespace that is not confined. A new namespace carries its Pod Security labels from the
+// create on. The confine controller keeps every such namespace confined afterwards.
 func (r *Reconciler) ensureNamespace(ctx context.Context, logicalCluster, namespace string) error {
 	name := mirror.Namespace(logicalCluster, namespace)
+	ours := mirror.NamespaceLabels(logicalCluster)
 	ns := &corev1.Namespace{}
 	err := r.Local.Get(ctx, client.ObjectKey{Name: name}, ns)
-	if err == nil {
+	switch {
+	case apierrors.IsNotFound(err):
+		labels := maps.Clone(ours)
+		if r.Confiner != nil {
+			maps.Copy(labels, r.Confiner.NamespaceLabels())
+		}
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Labels:      labels,
+			Annotations: map[string]string{mirror.AnnotationOriginNamespace: namespace},
+		}}
+		if err := r.Local.Create(ctx, ns); err != nil {
+			// AlreadyExists: made by a reconcile our cache has not seen yet; the retry adopts it.
+			return fmt.Errorf("failed to create namespace %s: %w", name, err)
+		}
+		log.FromContext(ctx).Info("created workspace namespace", "namespace", name)
+	case err != nil:
+		return fmt.Errorf("failed to get namespace %s: %w", name, err)
+	case !subset(ours, ns.Labels):
+		// A namespace of our name that someone else made: ours from now on, and confined.
+		patch := client.MergeFrom(ns.DeepCopy())
+		ns.Labels = merge(ns.Labels, ours)
+		if err := r.Local.Patch(ctx, ns, patch); err != nil {
+			return fmt.Errorf("failed to adopt namespace %s: %w", name, err)
+		}
+		log.FromContext(ctx).Info("adopted workspace namespace", "namespace", name)
+	}
+	if r.Confiner == nil {
 		return nil
 	}
-	if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("failed to get namespace %s: %w", name, err)
-	}
-	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:        name,
-		Labels:      mirror.NamespaceLabels(logicalCluster),
-		Annotations: map[string]string{mirror.AnnotationOriginNamespace: namespace},
-	}}
-	if err := r.Local.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	if err := r.Confiner.Apply(ctx, ns); err != nil {
+		return fmt.Errorf("failed to confine namespace %s: %w", name, err)
 	}
 	return nil
 }
@@ -170,6 +206,9 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 	existing := &computev1alpha1.LocalWorkspace{}
 	err = r.Local.Get(ctx, client.ObjectKeyFromObject(desired), existing)
 	switch {
+	case apierrors.IsNotFound(err) && ws.Status.Effective == nil:
+		log.FromContext(ctx).V(1).Info("waiting for the hub's effective spec")
+		return nil
 	case apierrors.IsNotFound(err):
 		if err := r.Local.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
@@ -186,6 +225,11 @@ func (r *Reconciler) ensureMirror(ctx context.Context, logicalCluster string, ws
 		// A new hub object with the name of an old one: the old mirror must go first (syncup
 		// removes it once it sees the UID changed); try again shortly.
 		return fmt.Errorf("local mirror %s belongs to an earlier hub object (uid %s); waiting for its removal", klog.KObj(existing), existing.Spec.Origin.UID)
+	}
+	if ws.Status.Effective == nil {
+		// The hub never takes a validated spec back; should its status lose it anyway, what
+		// runs keeps running as it was validated (stopping still works).
+		desired.Spec.Effective = *existing.Spec.Effective.DeepCopy()
 	}
 	if equality.Semantic.DeepEqual(existing.Spec, desired.Spec) && subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
 		return nil
@@ -234,8 +278,9 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 				UID:            ws.UID,
 				Shard:          shard,
 			},
-			Workspace: *ws.Spec.DeepCopy(),
-			Owner:     ws.Status.Owner.DeepCopy(),
+			// Stopping is always allowed; starting runs the last generation the hub validated.
+			DesiredStatus: ws.Spec.DesiredStatus,
+			Owner:         ws.Status.Owner.DeepCopy(),
 		},
 	}
 	if ws.Status.Effective != nil {
@@ -246,7 +291,8 @@ func (r *Reconciler) desiredMirror(ctx context.Context, logicalCluster string, w
 		lw.Spec.AllowedUsers = append([]string(nil), a.AllowedUsers...)
 		lw.Spec.AllowedGroups = append([]string(nil), a.AllowedGroups...)
 	}
-	if lw.Spec.Effective.AccessStrategy == "" && (ws.Spec.AccessStrategy == nil || ws.Spec.AccessStrategy.Name == "") {
+	if lw.Spec.Effective.AccessStrategy == "" {
+		// The cluster's own default, chosen by its platform team, never the tenant's spec.
 		lw.Spec.Effective.AccessStrategy = r.DefaultAccessStrategy
 	}
 	return lw, nil

@@ -6,14 +6,20 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/atrium-dev/atrium/agent"
+	"github.com/atrium-dev/atrium/agent/confine"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -36,6 +42,11 @@ func newCommand() *cobra.Command {
 		hubBurst      int
 		localQPS      float32
 		localBurst    int
+		podSecurity   string
+		networkPolicy bool
+		quota         string
+		limitMax      string
+		limitRequest  string
 		zapOpts       = zap.Options{Development: false}
 	)
 	cmd := &cobra.Command{
@@ -65,6 +76,21 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 			hubCfg.QPS, hubCfg.Burst = hubQPS, hubBurst
 			localCfg.QPS, localCfg.Burst = localQPS, localBurst
 			opts.HubConfig, opts.LocalConfig, opts.Labels, opts.AgentVersion = hubCfg, localCfg, labels, version
+			c := &opts.Confinement
+			c.PodSecurityLevel = workspacesv1alpha1.PodSecurityLevel(podSecurity)
+			c.NetworkPolicy.Disabled = !networkPolicy
+			for flagName, pair := range map[string]struct {
+				in  string
+				out *corev1.ResourceList
+			}{
+				"--resource-quota":              {quota, &c.Quota.Hard},
+				"--limit-range-max":             {limitMax, &c.Limits.Max},
+				"--limit-range-default-request": {limitRequest, &c.Limits.DefaultRequest},
+			} {
+				if *pair.out, err = resourceList(pair.in); err != nil {
+					return fmt.Errorf("failed to parse %s: %w", flagName, err)
+				}
+			}
 			return agent.Run(ctrl.SetupSignalHandler(), opts)
 		},
 	}
@@ -88,10 +114,53 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 	f.IntVar(&localBurst, "kube-api-burst", 400, "burst above --kube-api-qps")
 	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")
 	f.DurationVar(&opts.ResyncPeriod, "resync-period", 0, "re-check period of running workspaces' access resources (default 60s)")
+	f.StringVar(&podSecurity, "pod-security-level", string(workspacesv1alpha1.PodSecurityLevelRestricted), "Pod Security level enforced on every workspace namespace: restricted or baseline (advertised on the ComputeCluster)")
+	f.StringVar(&opts.Confinement.PodSecurityVersion, "pod-security-version", "", "Pod Security version pinned on workspace namespaces, e.g. v1.35 (default: the compute cluster's minor version)")
+	f.BoolVar(&networkPolicy, "network-policy", true, "give every workspace namespace a NetworkPolicy (ingress only from the access path and the agent, egress to DNS and the internet)")
+	f.StringSliceVar(&opts.Confinement.NetworkPolicy.IngressNamespaces, "network-policy-ingress-namespaces", confine.DefaultIngressNamespaces, "namespaces of the ingress controllers (the access path) that may reach workspaces")
+	f.StringVar(&opts.Confinement.NetworkPolicy.AgentNamespace, "network-policy-agent-namespace", "atrium-system", "the agent's namespace, whose pods may reach workspaces (activity reads)")
+	f.StringToStringVar(&opts.Confinement.NetworkPolicy.AgentPodLabels, "network-policy-agent-pod-labels", nil, "labels of the agent's pods, narrowing --network-policy-agent-namespace (empty: every pod there)")
+	f.StringVar(&opts.Confinement.NetworkPolicy.DNSNamespace, "network-policy-dns-namespace", "kube-system", "namespace of the cluster DNS pods workspaces may query")
+	f.StringToStringVar(&opts.Confinement.NetworkPolicy.DNSPodLabels, "network-policy-dns-pod-labels", map[string]string{"k8s-app": "kube-dns"}, "labels of the cluster DNS pods")
+	f.StringSliceVar(&opts.Confinement.NetworkPolicy.EgressDeniedCIDRs, "network-policy-egress-deny-cidrs", confine.DefaultEgressDeniedCIDRs, "address ranges workspaces may not reach (the API server's own addresses are always added)")
+	f.StringSliceVar(&opts.Confinement.NetworkPolicy.EgressAllowedCIDRs, "network-policy-egress-allow-cidrs", nil, "address ranges workspaces may reach even inside the denied ones (a registry, a proxy, node-local DNS)")
+	f.StringVar(&quota, "resource-quota", quantities(confine.DefaultQuota), "spec.hard of every workspace namespace's ResourceQuota, name=quantity,... (empty: no ResourceQuota)")
+	f.StringVar(&limitMax, "limit-range-max", quantities(confine.DefaultLimitMax), "maximum, and default limit, of every workspace container (LimitRange), name=quantity,... (empty, with an empty --limit-range-default-request: no LimitRange)")
+	f.StringVar(&limitRequest, "limit-range-default-request", quantities(confine.DefaultLimitDefaultRequest), "request of workspace containers that set none (LimitRange), name=quantity,...")
 	_ = cmd.MarkFlagRequired("cluster-name")
 	_ = cmd.MarkFlagRequired("hub-kubeconfig")
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	zapOpts.BindFlags(goFlags)
 	f.AddGoFlagSet(goFlags)
 	return cmd
+}
+
+// quantities renders a resource list as a flag's default: name=quantity pairs, sorted.
+func quantities(l corev1.ResourceList) string {
+	pairs := make([]string, 0, len(l))
+	for name, q := range l {
+		pairs = append(pairs, string(name)+"="+q.String())
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// resourceList parses a flag's comma-separated name=quantity pairs; empty is an empty list.
+func resourceList(in string) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	for _, pair := range strings.Split(in, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, v, ok := strings.Cut(pair, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q is not name=quantity", pair)
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pair, err)
+		}
+		out[corev1.ResourceName(name)] = q
+	}
+	return out, nil
 }

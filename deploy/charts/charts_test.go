@@ -27,6 +27,13 @@ var agentValueSets = map[string]map[string]any{
 		"metrics":          map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prom"}}},
 		"args":             []any{"--resync-period=30s"},
 	},
+	"baseline, no network policy, no quota, own limits": {
+		"clusterName": "gpu", "hubKubeconfig": map[string]any{"existingSecret": "hub"},
+		"podSecurity":   map[string]any{"level": "baseline", "version": "v1.34"},
+		"networkPolicy": map[string]any{"enabled": false},
+		"resourceQuota": map[string]any{"enabled": false},
+		"limitRange":    map[string]any{"max": map[string]any{"cpu": "64", "memory": "1Ti", "ephemeral-storage": "500Gi"}},
+	},
 	"single replica": {
 		"clusterName": "solo", "replicaCount": 1, "leaderElection": map[string]any{"enabled": false},
 		"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "metrics": map[string]any{"service": map[string]any{"enabled": false}},
@@ -162,8 +169,38 @@ func TestAgentRender(t *testing.T) {
 					}
 				}
 			}
-			if values["leaderElection"] != nil && len(r.Kinds("Role")) != 0 {
-				t.Error("no Role without leader election")
+			for _, role := range r.Kinds("Role") {
+				if values["leaderElection"] != nil && role.GetNamespace() == "atrium-system" {
+					t.Error("no leader-election Role without leader election")
+				}
+			}
+			if values["podSecurity"] != nil {
+				for _, a := range []string{"--pod-security-level=baseline", "--pod-security-version=v1.34", "--network-policy=false",
+					"--resource-quota=", "--limit-range-max=cpu=64,ephemeral-storage=500Gi,memory=1Ti",
+					"--limit-range-default-request=cpu=100m,ephemeral-storage=1Gi,memory=256Mi"} {
+					if !slices.Contains(args, a) {
+						t.Errorf("args %v lack %s", args, a)
+					}
+				}
+				for _, role := range r.Kinds("Role") {
+					if role.GetNamespace() == "default" {
+						t.Error("no Role for the API server's endpoints without network policies")
+					}
+				}
+				return
+			}
+			// Confinement of workspace namespaces, from the defaults.
+			for _, a := range []string{"--pod-security-level=restricted", "--network-policy=true",
+				"--network-policy-ingress-namespaces=ingress-nginx", "--network-policy-agent-namespace=atrium-system",
+				"--network-policy-agent-pod-labels=app.kubernetes.io/instance=agent,app.kubernetes.io/name=atrium-agent",
+				"--network-policy-dns-namespace=kube-system", "--network-policy-dns-pod-labels=k8s-app=kube-dns",
+				"--network-policy-egress-deny-cidrs=169.254.0.0/16,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fe80::/10,fc00::/7",
+				"--resource-quota=persistentvolumeclaims=100,pods=50,requests.cpu=128,requests.ephemeral-storage=500Gi,requests.memory=512Gi,requests.storage=5Ti,services=50",
+				"--limit-range-max=cpu=32,ephemeral-storage=100Gi,memory=256Gi",
+				"--limit-range-default-request=cpu=100m,ephemeral-storage=1Gi,memory=256Mi"} {
+				if !slices.Contains(args, a) {
+					t.Errorf("args %v lack %s", args, a)
+				}
 			}
 		})
 	}
@@ -243,6 +280,7 @@ func TestRenderRefusesBadValues(t *testing.T) {
 		{Agent, map[string]any{"clusterName": "East_1", "hubKubeconfig": map[string]any{"existingSecret": "hub"}}, "must be a DNS label"},
 		{Agent, map[string]any{"clusterName": "east"}, "set hubKubeconfig.existingSecret"},
 		{Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}, "leaderElection": map[string]any{"enabled": false}}, "needs leaderElection.enabled"},
+		{Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}, "podSecurity": map[string]any{"level": "privileged"}}, "podSecurity.level \"privileged\" must be restricted or baseline"},
 		{Hub, map[string]any{}, "set hubKubeconfig.existingSecret"},
 	} {
 		_, err := Render(tc.chart, "x", "atrium-system", tc.values)
@@ -297,6 +335,7 @@ func leafKeys(prefix string, m map[string]any) []string {
 
 var wholeValues = map[string]bool{
 	"livenessProbe": true, "readinessProbe": true, "resources": true, "podSecurityContext": true, "securityContext": true,
+	"networkPolicy.dnsPodLabels": true, "resourceQuota.hard": true, "limitRange.max": true, "limitRange.defaultRequest": true,
 }
 
 func checkHardened(t *testing.T, dep *unstructured.Unstructured) {

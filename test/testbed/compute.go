@@ -36,6 +36,10 @@ type ComputeClusterOptions struct {
 	Nodes int
 	// NodeCPU and NodeMemory are each node's capacity. Default 16 and 64Gi.
 	NodeCPU, NodeMemory string
+	// NodeEphemeralStorage is each node's local ephemeral storage, as a real kubelet reports it
+	// (the agent's LimitRange gives every workspace container an ephemeral-storage request).
+	// Default 200Gi.
+	NodeEphemeralStorage string
 	// NodePods is each node's pod capacity. Defaults to 250.
 	NodePods int
 	// NodeLabels are added to every node (for example a region or a GPU label).
@@ -58,6 +62,9 @@ func (o *ComputeClusterOptions) defaults() {
 	}
 	if o.NodeCPU == "" {
 		o.NodeCPU = "16"
+	}
+	if o.NodeEphemeralStorage == "" {
+		o.NodeEphemeralStorage = "200Gi"
 	}
 	if o.NodeMemory == "" {
 		o.NodeMemory = "64Gi"
@@ -413,9 +420,10 @@ func (c *ComputeCluster) ensureNodes(ctx context.Context) error {
 		return fmt.Errorf("failed to create client: %w", err)
 	}
 	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse(c.opts.NodeCPU),
-		corev1.ResourceMemory: resource.MustParse(c.opts.NodeMemory),
-		corev1.ResourcePods:   *resource.NewQuantity(int64(c.opts.NodePods), resource.DecimalSI),
+		corev1.ResourceCPU:              resource.MustParse(c.opts.NodeCPU),
+		corev1.ResourceMemory:           resource.MustParse(c.opts.NodeMemory),
+		corev1.ResourcePods:             *resource.NewQuantity(int64(c.opts.NodePods), resource.DecimalSI),
+		corev1.ResourceEphemeralStorage: resource.MustParse(c.opts.NodeEphemeralStorage),
 	}
 	for name, q := range c.opts.NodeExtendedResources {
 		capacity[corev1.ResourceName(name)] = resource.MustParse(q)
@@ -439,9 +447,44 @@ func (c *ComputeCluster) ensureNodes(ctx context.Context) error {
 			},
 			Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
 		}
-		if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			// A resumed cluster's node made before a resource was added to the capacity gets it.
+			if err := c.completeCapacity(ctx, cs, name, capacity); err != nil {
+				return err
+			}
+		case err != nil:
 			return fmt.Errorf("failed to create node %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// completeCapacity adds the resources of capacity an existing node lacks to its capacity and
+// allocatable.
+func (c *ComputeCluster) completeCapacity(ctx context.Context, cs kubernetes.Interface, name string, capacity corev1.ResourceList) error {
+	node, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("failed to get node %s: %w", name, err)
+	}
+	if node.Status.Capacity == nil {
+		node.Status.Capacity = corev1.ResourceList{}
+	}
+	if node.Status.Allocatable == nil {
+		node.Status.Allocatable = corev1.ResourceList{}
+	}
+	changed := false
+	for r, q := range capacity {
+		if _, ok := node.Status.Capacity[r]; !ok {
+			node.Status.Capacity[r], node.Status.Allocatable[r], changed = q, q, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("failed to complete the capacity of node %s: %w", name, err)
 	}
 	return nil
 }

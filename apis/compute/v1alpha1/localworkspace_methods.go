@@ -24,7 +24,7 @@ import (
 
 // IsStopped reports whether the mirrored workspace should run no pods.
 func (l *LocalWorkspace) IsStopped() bool {
-	return l.Spec.Workspace.DesiredStatus == workspacesv1alpha1.DesiredStatusStopped
+	return l.Spec.DesiredStatus == workspacesv1alpha1.DesiredStatusStopped
 }
 
 // SetCondition sets a condition for the mirror's current generation and

@@ -36,7 +36,7 @@ func TestLocalWorkspaceIsStopped(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &LocalWorkspace{Spec: LocalWorkspaceSpec{Workspace: workspacesv1alpha1.WorkspaceSpec{DesiredStatus: tc.desired}}}
+			l := &LocalWorkspace{Spec: LocalWorkspaceSpec{DesiredStatus: tc.desired}}
 			if got := l.IsStopped(); got != tc.want {
 				t.Errorf("IsStopped() = %v, want %v", got, tc.want)
 			}

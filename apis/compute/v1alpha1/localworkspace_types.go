@@ -46,18 +46,23 @@ type Origin struct {
 	Shard string `json:"shard,omitempty"`
 }
 
-// LocalWorkspaceSpec is the desired state copied from the hub by the agent.
+// LocalWorkspaceSpec is the desired state copied from the hub by the agent: what the hub
+// validated (effective), never the tenant's spec as written.
 type LocalWorkspaceSpec struct {
 	// Origin identifies the hub workspace; it never changes.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.origin is immutable: a LocalWorkspace mirrors one hub workspace for its whole life"
 	// +required
 	Origin Origin `json:"origin"`
 
-	// Workspace is a copy of the hub workspace's spec.
-	// +required
-	Workspace workspacesv1alpha1.WorkspaceSpec `json:"workspace"`
+	// DesiredStatus is the hub workspace's current spec.desiredStatus (Running when unset).
+	// It is the only field taken from the tenant's spec rather than from status.effective:
+	// stopping is always allowed, and starting runs the last generation the hub validated.
+	// +optional
+	DesiredStatus workspacesv1alpha1.DesiredStatus `json:"desiredStatus,omitempty"`
 
-	// Effective is the hub's resolved runtime spec; it wins over Workspace.
+	// Effective is the hub's resolved runtime spec (the hub workspace's status.effective):
+	// everything the workspace's pod, storage and access are built from. The agent writes a
+	// mirror only once the hub has resolved one, and materializes nothing else.
 	// +required
 	Effective workspacesv1alpha1.EffectiveWorkspaceSpec `json:"effective"`
 

@@ -140,7 +140,6 @@ func (in *LocalWorkspaceList) DeepCopyObject() runtime.Object {
 func (in *LocalWorkspaceSpec) DeepCopyInto(out *LocalWorkspaceSpec) {
 	*out = *in
 	out.Origin = in.Origin
-	in.Workspace.DeepCopyInto(&out.Workspace)
 	in.Effective.DeepCopyInto(&out.Effective)
 	if in.Owner != nil {
 		in, out := &in.Owner, &out.Owner

@@ -146,6 +146,17 @@ const (
 	// ReasonAccessResourceInvalid: an access resource template rendered an
 	// object that was refused (wrong kind, namespace, size or content).
 	ReasonAccessResourceInvalid ConditionReason = "AccessResourceInvalid"
+	// ReasonPodRefused: the compute cluster's API server refused to create the workspace
+	// pod (its Pod Security level, the namespace's ResourceQuota or LimitRange); the message
+	// quotes the refusal.
+	ReasonPodRefused ConditionReason = "PodRefused"
+	// ReasonVolumeNotAllowed: a secondary volume names a claim the workspace may not mount
+	// (another workspace's home), or the workspace's home claim exists and belongs to
+	// someone else. Nothing of the running pod changes until the volume is fixed.
+	ReasonVolumeNotAllowed ConditionReason = "VolumeNotAllowed"
+	// ReasonVolumeNotFound: a secondary volume names a claim that does not exist in the
+	// workspace's namespace on the compute cluster.
+	ReasonVolumeNotFound ConditionReason = "VolumeNotFound"
 	// ReasonHealthy: nothing is wrong (Degraded=False).
 	ReasonHealthy ConditionReason = "Healthy"
 )

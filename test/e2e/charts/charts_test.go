@@ -19,6 +19,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -260,6 +261,12 @@ func TestAgentRBAC(t *testing.T) {
 		{"", "pods", "", "list", "", ""},
 		{"", "namespaces", "", "create", "", ""},
 		{"", "namespaces", "", "watch", "", ""},
+		{"", "namespaces", "", "patch", "", "atrium-abc"},
+		{"", "resourcequotas", "", "patch", "atrium-abc", "atrium-workspaces"},
+		{"", "limitranges", "", "create", "atrium-abc", ""},
+		{"networking.k8s.io", "networkpolicies", "", "delete", "atrium-abc", "atrium-workspaces"},
+		{"networking.k8s.io", "networkpolicies", "", "watch", "", ""},
+		{"discovery.k8s.io", "endpointslices", "", "list", "default", ""},
 		{"", "nodes", "", "list", "", ""},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "", "patch", "", "localworkspaces.compute.atrium.dev"},
 		{"apiextensions.k8s.io", "customresourcedefinitions", "", "get", "", "workspaceaccessstrategies.compute.atrium.dev"},
@@ -284,6 +291,7 @@ func TestAgentRBAC(t *testing.T) {
 		{"coordination.k8s.io", "leases", "", "update", "kube-system", "x"},
 		{"rbac.authorization.k8s.io", "clusterrolebindings", "", "create", "", ""},
 		{"", "serviceaccounts", "", "create", "atrium-abc", "x"},
+		{"discovery.k8s.io", "endpointslices", "", "list", "atrium-abc", ""},
 	}
 	ask := func(c check) bool {
 		t.Helper()
@@ -383,13 +391,21 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	c := localClient(t)
 	wsNS := "atrium-chart-test"
 	ensureNamespace(t, ctx, c, wsNS)
+	// Labelled as the agent's own, so the agent confines it with the chart's rights too.
+	nsObj := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: wsNS}, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	nsPatch := client.MergeFrom(nsObj.DeepCopy())
+	nsObj.Labels["app.kubernetes.io/managed-by"] = "atrium-agent"
+	if err := c.Patch(ctx, nsObj, nsPatch); err != nil {
+		t.Fatal(err)
+	}
 	lw := &computev1alpha1.LocalWorkspace{
 		ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: wsNS},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
-			Origin: computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{
-				Image: "quay.io/jupyter/minimal-notebook:latest", DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
-			},
+			Origin:        computev1alpha1.Origin{LogicalCluster: "chart-test", Namespace: "default", Name: "nb", UID: "chart-test-nb"},
+			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:   "quay.io/jupyter/minimal-notebook:latest",
 				Storage: &workspacesv1alpha1.EffectiveStorage{Size: resource.MustParse("1Gi"), MountPath: "/home/jovyan"},
@@ -412,7 +428,16 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(lw), got); err != nil {
 			return false, err
 		}
-		return len(deps.Items) == 1 && len(svcs.Items) == 1 && len(pvcs.Items) == 1 && got.Status.Phase != "", nil
+		var policies networkingv1.NetworkPolicyList
+		var quotas corev1.ResourceQuotaList
+		var limits corev1.LimitRangeList
+		for _, list := range []client.ObjectList{&policies, &quotas, &limits} {
+			if err := c.List(ctx, list, client.InNamespace(wsNS)); err != nil {
+				return false, err
+			}
+		}
+		confined := len(policies.Items) == 1 && len(quotas.Items) == 1 && len(limits.Items) == 1
+		return confined && len(deps.Items) == 1 && len(svcs.Items) == 1 && len(pvcs.Items) == 1 && got.Status.Phase != "", nil
 	})
 	if err != nil {
 		t.Fatalf("the agent did not materialize the workspace with the chart's rights: %v (log %s)", err, logPath)

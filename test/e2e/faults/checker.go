@@ -192,8 +192,8 @@ func (c *Checker) checkWorkspace(ws *workspacesv1alpha1.Workspace, k string, loc
 	if lw.Spec.Origin.UID != "" && lw.Spec.Origin.UID != ws.UID {
 		add("orphan", k, placed, "LocalWorkspace belongs to an earlier Workspace (origin uid %s, hub uid %s)", lw.Spec.Origin.UID, ws.UID)
 	}
-	if lw.Spec.Workspace.DesiredStatus != ws.Spec.DesiredStatus {
-		add("stale-spec", k, placed, "mirror desiredStatus %q, hub %q", lw.Spec.Workspace.DesiredStatus, ws.Spec.DesiredStatus)
+	if lw.Spec.DesiredStatus != ws.Spec.DesiredStatus {
+		add("stale-spec", k, placed, "mirror desiredStatus %q, hub %q", lw.Spec.DesiredStatus, ws.Spec.DesiredStatus)
 	}
 	uid, hasPVC := local.pvcs[lk]
 	if !hasPVC {

@@ -30,7 +30,7 @@ func TestCheckerFindsOrphans(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "ghost", Namespace: ns.Name},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
 			Origin:    computev1alpha1.Origin{LogicalCluster: ghostCluster, Namespace: "default", Name: "ghost", UID: "00000000-0000-0000-0000-000000000000"},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{Image: "quay.io/jupyter/base-notebook:2025-06-01"},
+			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{Image: "quay.io/jupyter/base-notebook:2025-06-01"},
 		},
 	}
 	require.NoError(t, c.Create(ctx, lw))

@@ -171,7 +171,7 @@ func killAgentsDuringStops(t *testing.T, ctx context.Context) int {
 				continue
 			}
 			for _, lw := range list.Items {
-				if strings.HasPrefix(lw.Name, "storm-") && lw.Spec.Workspace.DesiredStatus == workspacesv1alpha1.DesiredStatusStopped {
+				if strings.HasPrefix(lw.Name, "storm-") && lw.Spec.DesiredStatus == workspacesv1alpha1.DesiredStatusStopped {
 					return true
 				}
 			}
@@ -339,7 +339,7 @@ func requireEditsKept(t *testing.T, ctx context.Context, c client.Client, name s
 				continue
 			}
 			for _, lw := range list.Items {
-				if lw.Spec.Origin.Name == name && lw.Spec.Workspace.DisplayName == last {
+				if lw.Spec.Origin.Name == name && lw.Spec.Effective.DisplayName == last {
 					return true
 				}
 			}

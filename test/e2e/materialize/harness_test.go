@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -27,9 +28,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/atrium-dev/atrium/agent/confine"
 	"github.com/atrium-dev/atrium/agent/materialize"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/test/testbed"
 )
 
 // resyncPeriod is short so deleted access resources come back quickly.
@@ -73,6 +76,39 @@ type harness struct {
 	client     client.Client // the test's own client, not counted
 	reconciler *materialize.Reconciler
 	writes     *writeCounter
+	// confinement is what the harness's confine controller enforces on namespaces labelled
+	// as the agent's (see isolation_test.go).
+	confinement confine.Options
+}
+
+// confinementOptions are the harness's namespace confinement: the agent's defaults, with two
+// ingress namespaces, an allowed range and an API server address, to see them in the policy.
+func confinementOptions(ctx context.Context, cfg *rest.Config) (confine.Options, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return confine.Options{}, err
+	}
+	info, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return confine.Options{}, err
+	}
+	version, err := confine.PodSecurityVersion(info.GitVersion)
+	if err != nil {
+		return confine.Options{}, err
+	}
+	return confine.Options{
+		PodSecurityVersion: version,
+		NetworkPolicy: confine.NetworkPolicyOptions{
+			IngressNamespaces:  []string{"ingress-nginx", "traefik"},
+			AgentNamespace:     "atrium-system",
+			AgentPodLabels:     map[string]string{"app.kubernetes.io/name": "atrium-agent"},
+			EgressDeniedCIDRs:  confine.DefaultEgressDeniedCIDRs,
+			EgressAllowedCIDRs: []string{"10.20.30.40/32"},
+			APIServerIPs:       []string{"203.0.113.7"},
+		},
+		Quota:  confine.QuotaOptions{Hard: confine.DefaultQuota},
+		Limits: confine.LimitOptions{Max: confine.DefaultLimitMax, DefaultRequest: confine.DefaultLimitDefaultRequest},
+	}, nil
 }
 
 var (
@@ -113,7 +149,12 @@ func startHarness(ctx context.Context) (*harness, <-chan struct{}, error) {
 	}
 
 	writes := &writeCounter{}
-	cfg := rest.CopyConfig(east.Config)
+	// The controllers write as the agent's identity, so the audit log tells their writes apart.
+	agentCfg, err := east.ConfigFor(testbed.ComputeAgentUser)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := rest.CopyConfig(agentCfg)
 	cfg.WrapTransport = writes.wrap
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -127,6 +168,17 @@ func startHarness(ctx context.Context) (*harness, <-chan struct{}, error) {
 	}
 	r := materialize.NewReconciler(materialize.Options{ClusterName: "east", ResyncPeriod: resyncPeriod})
 	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, nil, err
+	}
+	confinement, err := confinementOptions(ctx, east.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	confiner, err := confine.New(mgr.GetClient(), confinement)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := (&confine.Reconciler{Confiner: confiner, ClusterName: "east"}).SetupWithManager(mgr); err != nil {
 		return nil, nil, err
 	}
 	done := make(chan struct{})
@@ -143,7 +195,7 @@ func startHarness(ctx context.Context) (*harness, <-chan struct{}, error) {
 	if err != nil {
 		return nil, done, err
 	}
-	return &harness{client: c, reconciler: r, writes: writes}, done, nil
+	return &harness{client: c, reconciler: r, writes: writes, confinement: confiner.Options()}, done, nil
 }
 
 // newNamespace creates a namespace for one test.
@@ -181,15 +233,11 @@ func newLocalWorkspace(ns, name, strategy string) *computev1alpha1.LocalWorkspac
 			Annotations: map[string]string{materialize.HubLabelsAnnotation: hubLabels},
 		},
 		Spec: computev1alpha1.LocalWorkspaceSpec{
-			Origin: computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: name, UID: types.UID("hub-" + name)},
-			Workspace: workspacesv1alpha1.WorkspaceSpec{
-				Image:          "quay.io/jupyter/minimal-notebook:latest",
-				AppType:        "jupyterlab",
-				DesiredStatus:  workspacesv1alpha1.DesiredStatusRunning,
-				AccessStrategy: &workspacesv1alpha1.AccessStrategyRef{Name: strategy},
-			},
+			Origin:        computev1alpha1.Origin{LogicalCluster: "root:orgs:acme", Namespace: "default", Name: name, UID: types.UID("hub-" + name)},
+			DesiredStatus: workspacesv1alpha1.DesiredStatusRunning,
 			Effective: workspacesv1alpha1.EffectiveWorkspaceSpec{
 				Image:          "quay.io/jupyter/minimal-notebook:latest",
+				AppType:        "jupyterlab",
 				Storage:        &workspacesv1alpha1.EffectiveStorage{Size: resource.MustParse("1Gi"), MountPath: "/home/jovyan"},
 				AccessStrategy: strategy,
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{

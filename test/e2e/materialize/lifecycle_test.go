@@ -223,13 +223,13 @@ func key(ns, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: ns, Name: name}
 }
 
-// setDesired sets spec.workspace.desiredStatus as the syncer would.
+// setDesired sets spec.desiredStatus as the syncer would.
 func (h *harness) setDesired(ctx context.Context, lw *computev1alpha1.LocalWorkspace, desired workspacesv1alpha1.DesiredStatus) error {
 	cur, err := h.get(ctx, lw)
 	if err != nil {
 		return err
 	}
 	patch := client.MergeFrom(cur.DeepCopy())
-	cur.Spec.Workspace.DesiredStatus = desired
+	cur.Spec.DesiredStatus = desired
 	return h.client.Patch(ctx, cur, patch)
 }

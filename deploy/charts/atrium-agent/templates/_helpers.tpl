@@ -63,3 +63,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- $name }}
 {{- end }}
+
+{{/* A map as the name=value,... of an atrium-agent flag, keys sorted. */}}
+{{- define "atrium-agent.pairs" -}}
+{{- $pairs := list }}
+{{- range $k, $v := . }}
+{{- $pairs = append $pairs (printf "%s=%v" $k $v) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
+{{/* The Pod Security level: restricted or baseline. */}}
+{{- define "atrium-agent.podSecurityLevel" -}}
+{{- $level := .Values.podSecurity.level }}
+{{- if not (has $level (list "restricted" "baseline")) }}
+{{- fail (printf "podSecurity.level %q must be restricted or baseline" $level) }}
+{{- end }}
+{{- $level }}
+{{- end }}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package materialize
+package apply
 
 import (
 	"context"
@@ -30,10 +30,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// toApplyObject converts a typed object to the unstructured form we apply:
+// Object converts a typed object to the unstructured form we apply:
 // with apiVersion and kind, without status and nulls, and with
 // DesiredHashAnnotation set.
-func toApplyObject(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
+func Object(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("failed to convert %s to unstructured: %w", gvk.Kind, err)
@@ -41,15 +41,15 @@ func toApplyObject(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructur
 	u := &unstructured.Unstructured{Object: m}
 	u.SetGroupVersionKind(gvk)
 	delete(u.Object, "status")
-	if err := withDesiredHash(u); err != nil {
+	if err := WithDesiredHash(u); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-// withDesiredHash drops nulls from u and sets DesiredHashAnnotation to the
+// WithDesiredHash drops nulls from u and sets DesiredHashAnnotation to the
 // hash of the rest, so any change of what we would write changes the hash.
-func withDesiredHash(u *unstructured.Unstructured) error {
+func WithDesiredHash(u *unstructured.Unstructured) error {
 	pruneNulls(u.Object)
 	annotations := u.GetAnnotations()
 	delete(annotations, DesiredHashAnnotation)
@@ -89,12 +89,12 @@ func pruneNulls(v any) {
 	}
 }
 
-// upToDate reports whether existing already holds everything desired sets:
+// UpToDate reports whether existing already holds everything desired sets:
 // the same DesiredHashAnnotation (so our intent did not change, including
 // fields we dropped) and the same value for every field of desired (so
 // nobody edited what we own). Fields only existing has, such as API server
 // defaults, are ignored.
-func upToDate(desired, existing *unstructured.Unstructured) bool {
+func UpToDate(desired, existing *unstructured.Unstructured) bool {
 	if existing == nil {
 		return false
 	}
@@ -206,22 +206,22 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// apply server-side applies desired unless existing (nil when absent) is
+// Patch server-side applies desired with c unless existing (nil when absent) is
 // already up to date, and reports whether it wrote. On a write, desired is
 // updated with the API server's answer.
-func (r *Reconciler) apply(ctx context.Context, desired, existing *unstructured.Unstructured) (bool, error) {
-	if upToDate(desired, existing) {
+func Patch(ctx context.Context, c client.Client, desired, existing *unstructured.Unstructured) (bool, error) {
+	if UpToDate(desired, existing) {
 		return false, nil
 	}
-	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return true, nil
 }
 
-// toUnstructured converts an object read from the cache for comparison with
+// Unstructured converts an object read from the cache for comparison with
 // what we would apply.
-func toUnstructured(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
+func Unstructured(obj runtime.Object, gvk schema.GroupVersionKind) (*unstructured.Unstructured, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("failed to convert %s to unstructured: %w", gvk.Kind, err)
