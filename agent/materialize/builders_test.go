@@ -111,13 +111,13 @@ func TestBuildDeployment(t *testing.T) {
 			ws.Env = []workspacesv1alpha1.EnvVar{{Name: "A", Value: "1"}}
 			ws.Volumes = []workspacesv1alpha1.VolumeSpec{{Name: "data", PersistentVolumeClaimName: "shared", MountPath: "/data"}}
 			ws.NodeSelector = map[string]string{"gpu": "yes"}
-			ws.Tolerations = []corev1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists}}
+			ws.Tolerations = []workspacesv1alpha1.Toleration{{Key: "gpu", Operator: corev1.TolerationOpExists}}
 			ws.Affinity = &corev1.Affinity{}
 			ws.ReadinessProbe = &corev1.Probe{InitialDelaySeconds: 3}
 			ws.Lifecycle = &corev1.Lifecycle{}
-			ws.PodSecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1000)}
-			ws.ContainerSecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}
-			ws.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
+			ws.PodSecurityContext = &workspacesv1alpha1.PodSecurityContext{RunAsUser: ptr.To[int64](1000)}
+			ws.ContainerSecurityContext = &workspacesv1alpha1.SecurityContext{RunAsNonRoot: ptr.To(true)}
+			ws.InitContainers = []workspacesv1alpha1.InitContainer{{Name: "init", Image: "busybox"}}
 		}),
 		check: func(t *testing.T, d *appsv1.Deployment) {
 			ps := d.Spec.Template.Spec

@@ -70,7 +70,7 @@ func buildDeployment(lw *computev1alpha1.LocalWorkspace) *appsv1.Deployment {
 		VolumeMounts:    []corev1.VolumeMount{{Name: workspacesv1alpha1.ReservedVolumeName, MountPath: mountPath(lw)}},
 		ReadinessProbe:  ws.ReadinessProbe.DeepCopy(),
 		Lifecycle:       ws.Lifecycle.DeepCopy(),
-		SecurityContext: ws.ContainerSecurityContext.DeepCopy(),
+		SecurityContext: ws.ContainerSecurityContext.Core(),
 	}
 	if cc := ws.ContainerConfig; cc != nil {
 		container.Command = append([]string(nil), cc.Command...)
@@ -106,11 +106,11 @@ func buildDeployment(lw *computev1alpha1.LocalWorkspace) *appsv1.Deployment {
 	}
 	var tolerations []corev1.Toleration
 	for _, t := range ws.Tolerations {
-		tolerations = append(tolerations, *t.DeepCopy())
+		tolerations = append(tolerations, t.Core())
 	}
 	var initContainers []corev1.Container
 	for _, c := range ws.InitContainers {
-		initContainers = append(initContainers, *c.DeepCopy())
+		initContainers = append(initContainers, c.Core())
 	}
 
 	return &appsv1.Deployment{
@@ -136,7 +136,7 @@ func buildDeployment(lw *computev1alpha1.LocalWorkspace) *appsv1.Deployment {
 					Affinity:           ws.Affinity.DeepCopy(),
 					Tolerations:        tolerations,
 					ServiceAccountName: serviceAccountName(lw),
-					SecurityContext:    ws.PodSecurityContext.DeepCopy(),
+					SecurityContext:    ws.PodSecurityContext.Core(),
 				},
 			},
 		},

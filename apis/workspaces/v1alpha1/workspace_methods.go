@@ -73,3 +73,17 @@ func (w *Workspace) IsConditionTrue(t ConditionType) bool {
 func (w *Workspace) IsAvailable() bool {
 	return w.IsConditionTrue(ConditionAvailable) && IsConditionCurrent(w.Status.Conditions, ConditionAvailable, w.Generation)
 }
+
+// TemplateName returns the WorkspaceTemplate the workspace is governed by: spec.templateRef,
+// else the template its last valid resolution pinned (status.effective.template, the
+// organization's default template at that time), else "" (not resolved yet: the hub picks the
+// organization's default template).
+func (w *Workspace) TemplateName() string {
+	if w.Spec.TemplateRef != nil && w.Spec.TemplateRef.Name != "" {
+		return w.Spec.TemplateRef.Name
+	}
+	if w.Status.Effective != nil {
+		return w.Status.Effective.Template
+	}
+	return ""
+}
