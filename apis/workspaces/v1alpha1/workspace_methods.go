@@ -17,6 +17,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -86,4 +87,31 @@ func (w *Workspace) TemplateName() string {
 		return w.Status.Effective.Template
 	}
 	return ""
+}
+
+// PodRequests is what the pod built from the effective spec requests of a node, as the
+// Kubernetes scheduler counts it: per resource, the larger of the workspace container's request
+// and each init container's (init containers run one at a time, before it). A request left
+// unset defaults to the limit, as in Kubernetes.
+func (e *EffectiveWorkspaceSpec) PodRequests() corev1.ResourceList {
+	out := requestsOf(e.Resources)
+	for _, c := range e.InitContainers {
+		for name, q := range requestsOf(c.Resources) {
+			if have, ok := out[name]; !ok || q.Cmp(have) > 0 {
+				out[name] = q
+			}
+		}
+	}
+	return out
+}
+
+func requestsOf(res corev1.ResourceRequirements) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for name, q := range res.Limits {
+		out[name] = q.DeepCopy()
+	}
+	for name, q := range res.Requests {
+		out[name] = q.DeepCopy()
+	}
+	return out
 }
