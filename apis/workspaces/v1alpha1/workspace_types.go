@@ -636,6 +636,7 @@ type EffectiveWorkspaceSpec struct {
 	// +optional
 	Volumes []VolumeSpec `json:"volumes,omitempty"`
 	// NodeSelector of the pod, as the template allows.
+	// +kubebuilder:validation:MaxProperties=32
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// Affinity of the pod, as the template allows.
