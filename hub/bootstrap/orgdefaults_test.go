@@ -35,11 +35,19 @@ func TestDefaultTemplate(t *testing.T) {
 		"huge request": func(s *workspacesv1alpha1.WorkspaceSpec) {
 			s.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resourceQ("64")}}
 		},
-		"gpu":            func(s *workspacesv1alpha1.WorkspaceSpec) { s.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resourceQ("1")}} },
-		"other image":    func(s *workspacesv1alpha1.WorkspaceSpec) { s.Image = "docker.io/library/ubuntu:24.04" },
-		"init container": func(s *workspacesv1alpha1.WorkspaceSpec) { s.InitContainers = []workspacesv1alpha1.InitContainer{{Name: "i", Image: DefaultTemplateImage}} },
-		"toleration":     func(s *workspacesv1alpha1.WorkspaceSpec) { s.Tolerations = []workspacesv1alpha1.Toleration{{Key: "dedicated"}} },
-		"node selector":  func(s *workspacesv1alpha1.WorkspaceSpec) { s.NodeSelector = map[string]string{"kubernetes.io/hostname": "n1"} },
+		"gpu": func(s *workspacesv1alpha1.WorkspaceSpec) {
+			s.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resourceQ("1")}}
+		},
+		"other image": func(s *workspacesv1alpha1.WorkspaceSpec) { s.Image = "docker.io/library/ubuntu:24.04" },
+		"init container": func(s *workspacesv1alpha1.WorkspaceSpec) {
+			s.InitContainers = []workspacesv1alpha1.InitContainer{{Name: "i", Image: DefaultTemplateImage}}
+		},
+		"toleration": func(s *workspacesv1alpha1.WorkspaceSpec) {
+			s.Tolerations = []workspacesv1alpha1.Toleration{{Key: "dedicated"}}
+		},
+		"node selector": func(s *workspacesv1alpha1.WorkspaceSpec) {
+			s.NodeSelector = map[string]string{"kubernetes.io/hostname": "n1"}
+		},
 		"volume": func(s *workspacesv1alpha1.WorkspaceSpec) {
 			s.Volumes = []workspacesv1alpha1.VolumeSpec{{Name: "d", PersistentVolumeClaimName: "data", MountPath: "/d"}}
 		},

@@ -29,7 +29,7 @@ func cluster(name string, mutate ...func(*platformv1alpha1.ComputeCluster)) *pla
 			HeartbeatTime: &metav1.Time{Time: now.Add(-time.Second)}, Shards: []string{shard},
 			Allocatable: rl("4", "16Gi"), Allocated: rl("0", "0"),
 			AccessStrategies: []string{"loopback"}, DefaultAccessStrategy: "loopback",
-			PodSecurity:      &platformv1alpha1.PodSecurityStatus{Level: "restricted", Version: "v1.35"},
+			PodSecurity: &platformv1alpha1.PodSecurityStatus{Level: "restricted", Version: "v1.35"},
 		},
 	}
 	for _, m := range mutate {

@@ -62,4 +62,3 @@ func cloneEnv(env []workspacesv1alpha1.EnvVar) []workspacesv1alpha1.EnvVar {
 	}
 	return out
 }
-

@@ -82,7 +82,8 @@ func allowedByBoundaries(image, pattern string) bool {
 		return false
 	}
 	for _, r := range image {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:@+", r)) {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && !strings.ContainsRune("._-/:@+", r) {
 			return false
 		}
 	}

@@ -25,7 +25,6 @@ import (
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/hub/bootstrap"
-	"github.com/atrium-dev/atrium/internal/kcp"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -56,13 +55,6 @@ func userProviderClient(t *testing.T, user string) client.Client {
 	cfg, err := env.Hub.UserConfig(user, logicalcluster.NewPath(exports.ProviderWorkspace))
 	require.NoError(t, err)
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	require.NoError(t, err)
-	return c
-}
-
-func providerClient(t *testing.T) client.Client {
-	t.Helper()
-	c, err := client.New(kcp.ConfigForCluster(env.Hub.Config, logicalcluster.NewPath(exports.ProviderWorkspace)), client.Options{Scheme: scheme})
 	require.NoError(t, err)
 	return c
 }

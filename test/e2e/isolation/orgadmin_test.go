@@ -158,7 +158,7 @@ func TestDefaultTemplate(t *testing.T) {
 	// The label moved: a new workspace gets the new default, the running ones keep theirs.
 	setDefault(bootstrap.DefaultTemplateName, false)
 	t.Cleanup(func() { setDefault(bootstrap.DefaultTemplateName, true) })
-	ws = waitWorkspace(t, acme, "two-defaults", time.Minute, "resolves with the only default now", func(ws *workspacesv1alpha1.Workspace) bool {
+	waitWorkspace(t, acme, "two-defaults", time.Minute, "resolves with the only default now", func(ws *workspacesv1alpha1.Workspace) bool {
 		return ws.Status.Effective != nil && ws.Status.Effective.Template == "tight"
 	})
 	bare := waitWorkspace(t, acme, "bare", 30*time.Second, "stays Available", available)
