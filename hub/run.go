@@ -225,7 +225,7 @@ func Run(ctx context.Context, opts Options) error {
 		PlatformCache: local.GetCache(),
 		Quotas:        &orglimits.Quotas{Reader: local.GetClient(), DefaultWorkspaces: opts.OrgMaxWorkspaces, DefaultShares: opts.OrgMaxWorkspaceShares},
 		Roster:        roster.New(),
-		Recorder:      local.GetEventRecorderFor("atrium-hub"),
+		Recorder:      local.GetEventRecorderFor("atrium-hub"), //nolint:staticcheck // Deps.Recorder is a record.EventRecorder; moving to the events API changes every caller
 		Options:       opts,
 		Now:           time.Now,
 	}
