@@ -97,7 +97,9 @@ func TestResolveGovernance(t *testing.T) {
 		}, reason: workspacesv1alpha1.ReasonPodSecurityViolation, message: `container "prep" must not set runAsUser=0`},
 
 		// Resources without a bound.
-		{name: "gpu without a bound", tmpl: func(t *workspacesv1alpha1.WorkspaceTemplate) { delete(t.Spec.ResourceBounds.Resources, "nvidia.com/gpu") },
+		{name: "gpu without a bound", tmpl: func(t *workspacesv1alpha1.WorkspaceTemplate) {
+			delete(t.Spec.ResourceBounds.Resources, "nvidia.com/gpu")
+		},
 			mutate: func(s *workspacesv1alpha1.WorkspaceSpec) {
 				s.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": q("1")}}
 			}, reason: workspacesv1alpha1.ReasonResourceOutOfBounds, message: "spec.resources.limits.nvidia.com/gpu is not allowed: the template does not list nvidia.com/gpu in resourceBounds"},
@@ -341,7 +343,10 @@ func TestResolveTokenOnlyFromProfile(t *testing.T) {
 		"basic":    profiles["basic"],
 		"kube-api": {ObjectMeta: metav1.ObjectMeta{Name: "kube-api"}, Spec: workspacesv1alpha1.WorkspaceExecutionProfileSpec{ServiceAccountName: "reader", AutomountServiceAccountToken: true}},
 	}
-	get := func(name string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) { p, ok := profs[name]; return p, ok }
+	get := func(name string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) {
+		p, ok := profs[name]
+		return p, ok
+	}
 	tmpl := governing()
 	tmpl.Spec.AllowedExecutionProfiles = []string{"kube-api"}
 	for _, tc := range []struct {

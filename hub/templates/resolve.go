@@ -134,7 +134,7 @@ func Resolve(ws *workspacesv1alpha1.Workspace, tmpl *workspacesv1alpha1.Workspac
 		eff.MaxLifetimeInMinutes = *t.MaxLifetimeInMinutes
 	}
 
-	pod := buildPod(eff, podNames{ClaimName: HomeClaimName(ws.Name), Port: defaultPort})
+	pod := buildPod(eff, podNames{ClaimName: HomeClaimName(ws.Name)})
 	if err = checkPodSecurity(&pod, eff.PodSecurityLevel); err != nil {
 		return nil, err
 	}
@@ -143,10 +143,6 @@ func Resolve(ws *workspacesv1alpha1.Workspace, tmpl *workspacesv1alpha1.Workspac
 	}
 	return eff, nil
 }
-
-// defaultPort stands for the workspace's port in the pod checked for Pod Security, which no
-// check depends on.
-const defaultPort = 8888
 
 // checkMetadata caps the labels and annotations the agent carries to the compute cluster.
 func checkMetadata(ws *workspacesv1alpha1.Workspace) *Invalid {

@@ -168,4 +168,3 @@ func TestResolveInvalid(t *testing.T) {
 		})
 	}
 }
-

@@ -7,35 +7,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
-	"k8s.io/utils/ptr"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/internal/podspec"
 )
 
-// The platform's defaults: what a pod gets for every security field that neither the workspace
-// nor its template sets. Together they meet Pod Security restricted.
-
-// PlatformPodSecurityContext returns the platform's default pod security context: containers
-// must not run as root, and system calls are filtered by the runtime's default seccomp profile.
-func PlatformPodSecurityContext() *corev1.PodSecurityContext {
-	return &corev1.PodSecurityContext{
-		RunAsNonRoot:   ptr.To(true),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
-}
-
-// PlatformContainerSecurityContext returns the platform's default container security context:
-// no privilege escalation and every capability dropped.
-func PlatformContainerSecurityContext() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr.To(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-	}
-}
+// The platform's defaults (internal/podspec PodDefaults and ContainerDefaults) are what a pod
+// gets for every security field that neither the workspace nor its template sets: non-root,
+// seccomp RuntimeDefault, no privilege escalation, every capability dropped. Together they meet
+// Pod Security restricted.
 
 // resolvePodSecurityContext returns the tenant's fields over the template's over the platform's.
 func resolvePodSecurityContext(tenant, tmpl *workspacesv1alpha1.PodSecurityContext) *corev1.PodSecurityContext {
-	out := PlatformPodSecurityContext()
+	out := podspec.PodDefaults()
 	for _, layer := range []*corev1.PodSecurityContext{tmpl.Core(), tenant.Core()} {
 		if layer == nil {
 			continue
@@ -65,7 +49,7 @@ func resolvePodSecurityContext(tenant, tmpl *workspacesv1alpha1.PodSecurityConte
 // platform's; capabilities to add and to drop are resolved separately, so adding
 // NET_BIND_SERVICE keeps dropping ALL.
 func resolveContainerSecurityContext(tenant, tmpl *workspacesv1alpha1.SecurityContext) *corev1.SecurityContext {
-	out := PlatformContainerSecurityContext()
+	out := podspec.ContainerDefaults()
 	for _, layer := range []*corev1.SecurityContext{tmpl.Core(), tenant.Core()} {
 		if layer == nil {
 			continue
