@@ -67,6 +67,36 @@ func DefaultTemplate() *workspacesv1alpha1.WorkspaceTemplate {
 	}
 }
 
+// EnsureDefaultTemplate gives the organization called name the template DefaultTemplate when no
+// template of the organization carries the default-template label, for organizations created
+// before `atrium org create` made one. It returns the name of the organization's default
+// template, and whether it was created now. An existing template called "default" without the
+// label is left alone (an error says so): its admins chose to take the label off.
+func EnsureDefaultTemplate(ctx context.Context, cfg *rest.Config, name string) (string, bool, error) {
+	if err := ValidateOrgName(name); err != nil {
+		return "", false, err
+	}
+	c, err := clientFor(cfg, OrgPath(name))
+	if err != nil {
+		return "", false, err
+	}
+	list := &workspacesv1alpha1.WorkspaceTemplateList{}
+	if err := c.List(ctx, list, client.MatchingLabels{workspacesv1alpha1.LabelDefaultTemplate: "true"}); err != nil {
+		return "", false, wrapHubError("failed to list the templates of organization "+name, err)
+	}
+	if len(list.Items) > 0 {
+		return list.Items[0].Name, false, nil
+	}
+	if err := c.Create(ctx, DefaultTemplate()); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return "", false, fmt.Errorf("organization %s has a WorkspaceTemplate %s without the label %s=true: label it (or another template) to make it the default",
+				name, DefaultTemplateName, workspacesv1alpha1.LabelDefaultTemplate)
+		}
+		return "", false, wrapHubError("failed to create the default template of organization "+name, err)
+	}
+	return DefaultTemplateName, true, nil
+}
+
 // OrgLimits are an organization's limits; nil fields keep what is set (on create: the defaults
 // platformv1alpha1.DefaultMaxWorkspaces and DefaultMaxWorkspaceShares).
 type OrgLimits struct {

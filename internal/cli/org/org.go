@@ -20,7 +20,7 @@ import (
 // NewCommand returns `atrium org`.
 func NewCommand(flags *clientflags.Flags) *cobra.Command {
 	cmd := &cobra.Command{Use: "org", Aliases: []string{"orgs", "organization"}, Short: "Manage organizations (one kcp logical cluster each)"}
-	cmd.AddCommand(newCreateCommand(flags), newListCommand(flags), newDeleteCommand(flags), newGrantCommand(flags), newLimitsCommand(flags))
+	cmd.AddCommand(newCreateCommand(flags), newListCommand(flags), newDeleteCommand(flags), newGrantCommand(flags), newLimitsCommand(flags), newDefaultTemplateCommand(flags))
 	return cmd
 }
 
@@ -157,6 +157,33 @@ func newGrantCommand(flags *clientflags.Flags) *cobra.Command {
 	cmd.Flags().StringSliceVar(&admins, "admin", nil, "users granted atrium:org-admin")
 	cmd.Flags().StringSliceVar(&members, "member", nil, "users granted atrium:org-member")
 	return cmd
+}
+
+func newDefaultTemplateCommand(flags *clientflags.Flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "default-template NAME",
+		Short: "Give an organization created before default templates its default WorkspaceTemplate",
+		Long: `Give the organization the WorkspaceTemplate "default" that ` + "`atrium org create`" + ` makes, labelled
+` + workspacesv1alpha1.LabelDefaultTemplate + `=true, unless one of its templates already carries the label.
+Workspaces that name no template use the default template.`,
+		Args: exactlyOneName,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := flags.RESTConfig()
+			if err != nil {
+				return err
+			}
+			name, created, err := bootstrap.EnsureDefaultTemplate(cmd.Context(), cfg, args[0])
+			if err != nil {
+				return clientflags.Explain(cfg.Host, err)
+			}
+			if created {
+				fmt.Fprintf(cmd.OutOrStdout(), "created the default template %s in organization %s\n", name, args[0])
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "organization %s already has the default template %s\n", args[0], name)
+			return nil
+		},
+	}
 }
 
 func newListCommand(flags *clientflags.Flags) *cobra.Command {
