@@ -89,7 +89,7 @@ func TestCRDs(t *testing.T) {
 	}
 	want := map[string][]string{
 		workspacesv1alpha1.GroupName: {"workspaceexecutionprofiles", "workspaces", "workspaceshares", "workspacetemplates"},
-		platformv1alpha1.GroupName:   {"computeclusters"},
+		platformv1alpha1.GroupName:   {"computeclusters", "organizationquotas"},
 		computev1alpha1.GroupName:    {"localworkspaces", "workspaceaccessstrategies"},
 	}
 	for group, plurals := range want {
@@ -139,11 +139,11 @@ func TestAPIResourceSchemas(t *testing.T) {
 	if workspaceSchemas != 1 {
 		t.Errorf("found %d Workspace schemas, want 1", workspaceSchemas)
 	}
-	if len(schemas) != 5 {
-		t.Errorf("found %d schemas, want 5 (4 tenant-facing, 1 platform)", len(schemas))
+	if len(schemas) != 6 {
+		t.Errorf("found %d schemas, want 6 (4 tenant-facing, 2 platform)", len(schemas))
 	}
 
-	wantExports := map[string]int{workspacesv1alpha1.GroupName: 4, platformv1alpha1.GroupName: 1}
+	wantExports := map[string]int{workspacesv1alpha1.GroupName: 4, platformv1alpha1.GroupName: 2}
 	if len(exports) != len(wantExports) {
 		t.Errorf("found %d APIExports, want %d", len(exports), len(wantExports))
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/atrium-dev/atrium/hub/clusterhealth"
 	"github.com/atrium-dev/atrium/hub/lifecycle"
 	"github.com/atrium-dev/atrium/hub/limits"
+	"github.com/atrium-dev/atrium/hub/orglimits"
 	"github.com/atrium-dev/atrium/hub/owner"
 	"github.com/atrium-dev/atrium/hub/placement"
 	"github.com/atrium-dev/atrium/hub/reachability"
@@ -21,7 +22,10 @@ var controllers = []struct {
 	setup SetupFunc
 }{
 	{templates.ControllerName, func(mgr mcmanager.Manager, d Deps) error {
-		return (&templates.Reconciler{Now: d.Now}).SetupWithManager(mgr)
+		return (&templates.Reconciler{Quotas: d.Quotas, PlatformCache: d.PlatformCache, Now: d.Now}).SetupWithManager(mgr)
+	}},
+	{orglimits.ControllerName, func(mgr mcmanager.Manager, d Deps) error {
+		return (&orglimits.ShareReconciler{Quotas: d.Quotas, PlatformCache: d.PlatformCache, Now: d.Now}).SetupWithManager(mgr)
 	}},
 	{templateuse.ControllerName, func(mgr mcmanager.Manager, _ Deps) error {
 		return (&templateuse.Reconciler{}).SetupWithManager(mgr)

@@ -24,6 +24,7 @@ import (
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/hub/orglimits"
 	"github.com/atrium-dev/atrium/hub/roster"
 	"github.com/atrium-dev/atrium/internal/exportprovider"
 )
@@ -64,6 +65,12 @@ type Options struct {
 	// Profiles expose internals and cost CPU while taken: bind it to loopback or a private
 	// network. Defaults to "0".
 	PprofAddr string
+	// OrgMaxWorkspaces is how many Workspaces an organization without an OrganizationQuota (or
+	// whose quota sets none) may have. Defaults to platformv1alpha1.DefaultMaxWorkspaces (100).
+	OrgMaxWorkspaces int32
+	// OrgMaxWorkspaceShares is the same for WorkspaceShares. Defaults to
+	// platformv1alpha1.DefaultMaxWorkspaceShares (500).
+	OrgMaxWorkspaceShares int32
 	// MaxConcurrentReconciles is how many Workspaces (or WorkspaceTemplates) each hub
 	// controller reconciles at once. Their work is mostly waiting for kcp, so more than the
 	// CPUs helps; placement decisions stay serialized inside (hub/placement). Defaults to 4.
@@ -98,6 +105,12 @@ func (o *Options) defaults() {
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 4
 	}
+	if o.OrgMaxWorkspaces == 0 {
+		o.OrgMaxWorkspaces = platformv1alpha1.DefaultMaxWorkspaces
+	}
+	if o.OrgMaxWorkspaceShares == 0 {
+		o.OrgMaxWorkspaceShares = platformv1alpha1.DefaultMaxWorkspaceShares
+	}
 }
 
 func (o *Options) validate() error {
@@ -107,6 +120,9 @@ func (o *Options) validate() error {
 	}
 	if o.HeartbeatGrace < 0 || o.DeletionTimeout < 0 || o.EvictionGraceOverride < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if o.OrgMaxWorkspaces < 0 || o.OrgMaxWorkspaceShares < 0 {
+		errs = append(errs, errors.New("organization limits must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -125,6 +141,9 @@ type Deps struct {
 	// Roster indexes every hub Workspace seen by its placement, so ComputeCluster events can
 	// requeue the workspaces they concern across all logical clusters.
 	Roster *roster.Roster
+	// Quotas reads the organizations' limits (OrganizationQuotas in root:atrium, with the hub's
+	// defaults).
+	Quotas *orglimits.Quotas
 	// Recorder records events in root:atrium (about ComputeClusters).
 	Recorder record.EventRecorder
 	// Options are the hub's options after defaulting.
@@ -197,10 +216,14 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to create the manager: %w", err)
 	}
 	local := mgr.GetLocalManager()
+	if err := orglimits.IndexQuotas(ctx, local.GetFieldIndexer()); err != nil {
+		return err
+	}
 	deps := Deps{
 		Provider:      provider,
 		Platform:      local.GetClient(),
 		PlatformCache: local.GetCache(),
+		Quotas:        &orglimits.Quotas{Reader: local.GetClient(), DefaultWorkspaces: opts.OrgMaxWorkspaces, DefaultShares: opts.OrgMaxWorkspaceShares},
 		Roster:        roster.New(),
 		Recorder:      local.GetEventRecorderFor("atrium-hub"), //nolint:staticcheck // Deps.Recorder is a record.EventRecorder; moving to the events API changes every caller
 		Options:       opts,

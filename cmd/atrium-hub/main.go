@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	"github.com/atrium-dev/atrium/hub"
 )
 
@@ -66,6 +67,8 @@ identity in the atrium:hub-controllers group.`,
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
 	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "workspaces each controller reconciles at once")
+	f.Int32Var(&opts.OrgMaxWorkspaces, "org-max-workspaces", platformv1alpha1.DefaultMaxWorkspaces, "workspaces an organization may have when its OrganizationQuota in root:atrium sets no maxWorkspaces (or it has none)")
+	f.Int32Var(&opts.OrgMaxWorkspaceShares, "org-max-workspace-shares", platformv1alpha1.DefaultMaxWorkspaceShares, "workspace shares an organization may have when its OrganizationQuota sets no maxWorkspaceShares (or it has none)")
 	f.Float32Var(&qps, "hub-qps", 200, "client-side rate limit of requests to kcp, per resource type and organization (logical cluster)")
 	f.IntVar(&burst, "hub-burst", 400, "burst above --hub-qps")
 	f.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "address of Go's pprof profiles under /debug/pprof/ (0 disables; bind to loopback or a private network)")

@@ -9,6 +9,7 @@ import (
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,6 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/internal/kcp"
 )
 
@@ -28,6 +31,7 @@ func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		apisv1alpha1.AddToScheme, apisv1alpha2.AddToScheme, tenancyv1alpha1.AddToScheme,
 		corev1alpha1.AddToScheme, rbacv1.AddToScheme, apiextensionsv1.AddToScheme,
+		corev1.AddToScheme, workspacesv1alpha1.AddToScheme, platformv1alpha1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {
 			panic(err)

@@ -62,6 +62,9 @@ type OrgOptions struct {
 	Progress func(step string)
 	// Timeout bounds the wait for the organization and its binding. Defaults to 2 minutes.
 	Timeout time.Duration
+	// Limits are the organization's limits (its OrganizationQuota in root:atrium). Unset ones
+	// default to platformv1alpha1.DefaultMaxWorkspaces and DefaultMaxWorkspaceShares.
+	Limits OrgLimits
 }
 
 // ValidateOrgName returns an error a person understands when name cannot be an organization.
@@ -78,10 +81,15 @@ func OrgPath(name string) logicalcluster.Path {
 }
 
 // CreateOrg creates the organization workspace, waits until its APIBinding to the Atrium
-// export is bound, and grants admins and members. It returns ErrOrgExists if the organization
+// export is bound, grants admins and members, and gives it its default WorkspaceTemplate
+// (DefaultTemplate) and its limits (an OrganizationQuota in root:atrium and a ResourceQuota in
+// its default namespace, see SetOrgLimits). It returns ErrOrgExists if the organization
 // is already there (use GrantOrg to change its people).
 func CreateOrg(ctx context.Context, cfg *rest.Config, name string, opts OrgOptions) (*Org, error) {
 	if err := ValidateOrgName(name); err != nil {
+		return nil, err
+	}
+	if err := opts.Limits.validate(); err != nil {
 		return nil, err
 	}
 	if opts.Timeout == 0 {
@@ -140,6 +148,10 @@ func CreateOrg(ctx context.Context, cfg *rest.Config, name string, opts OrgOptio
 		return nil, err
 	}
 	org := orgFromWorkspace(ws)
+	progress("creating the default WorkspaceTemplate %s and the organization's quota", DefaultTemplateName)
+	if err := ensureOrgDefaults(ctx, cfg, org, opts.Limits); err != nil {
+		return nil, err
+	}
 	nameShards(ctx, cfg, []*Org{org})
 	return org, nil
 }

@@ -311,15 +311,18 @@ func (r *Reconciler) writeScheduled(ctx context.Context, s *scope, reason worksp
 // resource requests.
 func (r *Reconciler) need(ctx context.Context, s *scope) (Need, error) {
 	ws := s.ws
-	need := Need{AccessStrategy: ws.Status.Effective.AccessStrategy, Requests: roster.Requests(ws)}
+	eff := ws.Status.Effective
+	need := Need{AccessStrategy: eff.AccessStrategy, Requests: roster.Requests(ws), PodSecurityLevel: eff.PodSecurityLevel}
 	if r.ShardOf != nil {
 		need.Shard = r.ShardOf(ctx, s.req.ClusterName)
 	}
 	var selectors []*metav1.LabelSelector
-	if ref := ws.Spec.TemplateRef; ref != nil {
+	// The template the effective spec was resolved with (spec.templateRef, or the default
+	// template it pinned).
+	if name := eff.Template; name != "" {
 		tmpl := &workspacesv1alpha1.WorkspaceTemplate{}
-		if err := s.client.Get(ctx, client.ObjectKey{Name: ref.Name}, tmpl); err != nil {
-			return Need{}, fmt.Errorf("failed to get WorkspaceTemplate %s: %w", ref.Name, err)
+		if err := s.client.Get(ctx, client.ObjectKey{Name: name}, tmpl); err != nil {
+			return Need{}, fmt.Errorf("failed to get WorkspaceTemplate %s: %w", name, err)
 		}
 		selectors = append(selectors, tmpl.Spec.ClusterSelector)
 	}

@@ -3,8 +3,14 @@
 // manager atrium-hub-placement); the agent named by placement.cluster runs the workspace.
 //
 // A cluster fits when it is Ready (heartbeat judged now, see clusterhealth.Health), not
-// unschedulable, serves the workspace's shard, matches the template's and the workspace's
-// cluster selectors, offers the access strategy, and has room for the requests. Among fitting
+// unschedulable, serves the workspace's shard, enforces a Pod Security level the workspace's
+// pod was checked against (status.effective.podSecurityLevel: a restricted workspace runs on
+// clusters enforcing restricted or baseline, a baseline one on baseline clusters only; a
+// cluster whose agents report no level, status.podSecurity, takes nothing), matches the
+// template's and the workspace's cluster selectors, offers the access strategy, and has room
+// for the requests (the pod's: the larger of the workspace container's and each init
+// container's, EffectiveWorkspaceSpec.PodRequests). The no-fit message gives each cluster's
+// reason. Among fitting
 // clusters the least allocated wins (mean of the cpu and memory ratios after placing).
 //
 // Shard identity is the virtual-workspace URL of the APIExport on the shard holding the

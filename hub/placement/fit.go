@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/clusterhealth"
 )
 
@@ -23,8 +24,13 @@ type Need struct {
 	Selectors []labels.Selector
 	// AccessStrategy must be offered; "" needs the cluster's default strategy.
 	AccessStrategy string
-	// Requests must fit into the cluster's free capacity.
+	// Requests must fit into the cluster's free capacity: the pod's, init containers included.
 	Requests corev1.ResourceList
+	// PodSecurityLevel is the Pod Security level the workspace's pod was checked against
+	// (status.effective.podSecurityLevel). A baseline workspace fits only clusters whose
+	// agents enforce baseline; a restricted one (or "", read as restricted) fits clusters
+	// enforcing restricted or baseline. A cluster reporting no level fits nothing.
+	PodSecurityLevel workspacesv1alpha1.PodSecurityLevel
 }
 
 // Candidate is a cluster with what the hub has committed to it.
@@ -77,6 +83,9 @@ func misfit(need Need, c Candidate, now time.Time, grace time.Duration) string {
 	if !cc.ServesShard(need.Shard) || !slices.Contains(cc.Status.Shards, need.Shard) {
 		return "does not serve the workspace's shard"
 	}
+	if why := podSecurityMisfit(need.PodSecurityLevel, cc.Status.PodSecurity); why != "" {
+		return why
+	}
 	set := labels.Set(cc.Labels)
 	for _, s := range need.Selectors {
 		if !s.Matches(set) {
@@ -106,6 +115,28 @@ func misfit(need Need, c Candidate, now time.Time, grace time.Duration) string {
 		}
 	}
 	return ""
+}
+
+// podSecurityMisfit says why a cluster whose agents enforce have cannot run a workspace checked
+// against want, or "". A cluster that reports no level runs agents that do not label workspace
+// namespaces for Pod Security: it offers no isolation, and nothing is placed there.
+func podSecurityMisfit(want workspacesv1alpha1.PodSecurityLevel, have *platformv1alpha1.PodSecurityStatus) string {
+	if want == "" {
+		want = workspacesv1alpha1.PodSecurityLevelRestricted
+	}
+	if have == nil || have.Level == "" {
+		return "reports no Pod Security level (its agent does not enforce Pod Security on workspace namespaces: upgrade it)"
+	}
+	switch {
+	case have.Level == string(workspacesv1alpha1.PodSecurityLevelBaseline):
+		return "" // runs restricted and baseline pods
+	case have.Level == string(workspacesv1alpha1.PodSecurityLevelRestricted) && want == workspacesv1alpha1.PodSecurityLevelRestricted:
+		return ""
+	case have.Level == string(workspacesv1alpha1.PodSecurityLevelRestricted):
+		return fmt.Sprintf("enforces Pod Security restricted, and the workspace's template needs %s", want)
+	default:
+		return fmt.Sprintf("enforces an unknown Pod Security level %q", have.Level)
+	}
 }
 
 // Free is allocatable minus the larger of what the agent counts and what the hub committed.

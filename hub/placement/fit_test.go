@@ -29,6 +29,7 @@ func cluster(name string, mutate ...func(*platformv1alpha1.ComputeCluster)) *pla
 			HeartbeatTime: &metav1.Time{Time: now.Add(-time.Second)}, Shards: []string{shard},
 			Allocatable: rl("4", "16Gi"), Allocated: rl("0", "0"),
 			AccessStrategies: []string{"loopback"}, DefaultAccessStrategy: "loopback",
+			PodSecurity: &platformv1alpha1.PodSecurityStatus{Level: "restricted", Version: "v1.35"},
 		},
 	}
 	for _, m := range mutate {
@@ -83,6 +84,19 @@ func TestChoose(t *testing.T) {
 		{"default strategy needed", Need{Shard: shard, Requests: rl("1", "1Gi")}, []Candidate{
 			{Cluster: cluster("east", func(c *platformv1alpha1.ComputeCluster) { c.Status.DefaultAccessStrategy = "" })},
 		}, "", "1 cluster: east has no default access strategy"},
+		{"restricted workspaces fit restricted and baseline clusters", need, []Candidate{
+			{Cluster: cluster("east", func(c *platformv1alpha1.ComputeCluster) { c.Status.PodSecurity.Level = "baseline" })},
+		}, "east", ""},
+		{"baseline workspaces fit baseline clusters only", Need{Shard: shard, Requests: rl("1", "1Gi"), PodSecurityLevel: workspacesv1alpha1.PodSecurityLevelBaseline}, []Candidate{
+			{Cluster: cluster("east", func(c *platformv1alpha1.ComputeCluster) { c.Status.PodSecurity.Level = "baseline" })},
+			{Cluster: cluster("west")},
+		}, "east", ""},
+		{"no cluster enforces baseline", Need{Shard: shard, Requests: rl("1", "1Gi"), PodSecurityLevel: workspacesv1alpha1.PodSecurityLevelBaseline}, []Candidate{
+			{Cluster: cluster("west")},
+		}, "", "1 cluster: west enforces Pod Security restricted, and the workspace's template needs baseline"},
+		{"a cluster without Pod Security takes nothing", need, []Candidate{
+			{Cluster: cluster("old", func(c *platformv1alpha1.ComputeCluster) { c.Status.PodSecurity = nil })},
+		}, "", "1 cluster: old reports no Pod Security level (its agent does not enforce Pod Security on workspace namespaces: upgrade it)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,22 +99,12 @@ func EntryOf(ws *workspacesv1alpha1.Workspace) Entry {
 	return Entry{Cluster: ws.PlacedCluster(), Requests: Requests(ws), Running: !ws.IsStopped() && !ws.IsDeleting()}
 }
 
-// Requests returns what a running ws requests: the effective requests (the spec's before the hub
-// resolved it), a request left unset defaulting to the limit as in Kubernetes.
+// Requests returns what a running ws requests of its cluster: the requests of the pod its
+// effective spec builds, init containers included (EffectiveWorkspaceSpec.PodRequests). A
+// workspace never valid has no effective spec, is never placed and requests nothing.
 func Requests(ws *workspacesv1alpha1.Workspace) corev1.ResourceList {
-	var res corev1.ResourceRequirements
-	switch {
-	case ws.Status.Effective != nil:
-		res = ws.Status.Effective.Resources
-	case ws.Spec.Resources != nil:
-		res = *ws.Spec.Resources
+	if ws.Status.Effective == nil {
+		return corev1.ResourceList{}
 	}
-	out := corev1.ResourceList{}
-	for name, q := range res.Limits {
-		out[name] = q.DeepCopy()
-	}
-	for name, q := range res.Requests {
-		out[name] = q.DeepCopy()
-	}
-	return out
+	return ws.Status.Effective.PodRequests()
 }

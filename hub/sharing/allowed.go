@@ -3,6 +3,8 @@ package sharing
 import (
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/hub/owner"
 )
@@ -20,7 +22,7 @@ func AccessType(ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.AccessType 
 }
 
 // Allowed computes status.access of ws from the shares of its namespace (shares naming other
-// workspaces or being deleted are ignored). It returns nil unless the access type is
+// workspaces, being deleted, or not Accepted within the organization's quota are ignored). It returns nil unless the access type is
 // OwnerOnly; then it returns a non-nil value even when nobody is allowed.
 func Allowed(ws *workspacesv1alpha1.Workspace, shares []workspacesv1alpha1.WorkspaceShare) *workspacesv1alpha1.WorkspaceAccess {
 	if AccessType(ws) != workspacesv1alpha1.AccessTypeOwnerOnly {
@@ -33,6 +35,11 @@ func Allowed(ws *workspacesv1alpha1.Workspace, shares []workspacesv1alpha1.Works
 	for i := range shares {
 		s := &shares[i]
 		if s.Namespace != ws.Namespace || s.Spec.WorkspaceName != ws.Name || !s.DeletionTimestamp.IsZero() {
+			continue
+		}
+		// Only shares within the organization's quota grant access (hub/orglimits); a new
+		// share grants nothing until it is judged.
+		if c := workspacesv1alpha1.FindCondition(s.Status.Conditions, workspacesv1alpha1.ShareConditionAccepted); c == nil || c.Status != metav1.ConditionTrue {
 			continue
 		}
 		for _, u := range s.Spec.Users {

@@ -11,12 +11,18 @@ import (
 
 func TestAllowed(t *testing.T) {
 	now := metav1.Now()
+	accepted := []metav1.Condition{{Type: string(workspacesv1alpha1.ShareConditionAccepted), Status: metav1.ConditionTrue}}
 	share := func(name, ns, ws string, users, groups []string) workspacesv1alpha1.WorkspaceShare {
 		return workspacesv1alpha1.WorkspaceShare{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: ws, Users: users, Groups: groups},
+			Status:     workspacesv1alpha1.WorkspaceShareStatus{Conditions: accepted},
 		}
 	}
+	overLimit := share("over-limit", "default", "nb", []string{"oscar"}, []string{"flood"})
+	overLimit.Status.Conditions = []metav1.Condition{{Type: string(workspacesv1alpha1.ShareConditionAccepted), Status: metav1.ConditionFalse}}
+	unjudged := share("unjudged", "default", "nb", []string{"uma"}, nil)
+	unjudged.Status.Conditions = nil
 	deleting := share("gone", "default", "nb", []string{"eve"}, nil)
 	deleting.DeletionTimestamp = &now
 	shares := []workspacesv1alpha1.WorkspaceShare{
@@ -24,7 +30,7 @@ func TestAllowed(t *testing.T) {
 		share("s2", "default", "nb", []string{"bob", "alice"}, []string{"team-a", "team-b"}),
 		share("other-ws", "default", "other", []string{"mallory"}, []string{"mallory-group"}),
 		share("other-ns", "elsewhere", "nb", []string{"trudy"}, nil),
-		deleting,
+		deleting, overLimit, unjudged,
 	}
 	for _, tc := range []struct {
 		name      string
@@ -38,7 +44,7 @@ func TestAllowed(t *testing.T) {
 		{name: "public effective wins over owner-only spec", spec: workspacesv1alpha1.AccessTypeOwnerOnly, effective: workspacesv1alpha1.AccessTypePublic, owner: "alice", shares: shares},
 		{name: "owner only, no shares", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice"}}},
-		{name: "owner only with shares: sorted, unique, own namespace and workspace only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
+		{name: "owner only with shares: sorted, unique, own namespace and workspace only, accepted only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice", "bob", "carol"}, AllowedGroups: []string{"team-a", "team-b"}}},
 		{name: "owner only from the template", effective: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "dave",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"dave"}}},

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,12 +12,18 @@ import (
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
 
-// FuzzImageAllowed checks the allow-list matcher against its definition, and that a refused
-// image is answered with ImageNotAllowed naming the image, never a panic or a silent accept.
+// FuzzImageAllowed checks the allow-list matcher against a second formulation of its rule, that
+// a wildcard never reaches into a neighbouring name (quay.io/jupyter* never admits
+// quay.io/jupyterx/...), and that a refused image is answered with ImageNotAllowed naming the
+// image, never a panic or a silent accept.
 func FuzzImageAllowed(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"quay.io/jupyter/base-notebook:2025-06-01", "quay.io/jupyter/*"},
 		{"quay.io/jupyterx/evil:1", "quay.io/jupyter/*"},
+		{"quay.io/jupyterx/evil:1", "quay.io/jupyter*"},
+		{"quay.io/jupyter/base-notebook-evil:1", "quay.io/jupyter/base-notebook*"},
+		{"quay.io/jupyter/base-notebook@sha256:abc", "quay.io/jupyter/base-notebook*"},
+		{"quay.io/jupyter/../evil:1", "quay.io/jupyter/*"},
 		{"docker.io/library/ubuntu", "*"},
 		{"", "*"},
 		{"a", ""},
@@ -29,10 +36,12 @@ func FuzzImageAllowed(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, image, pattern string) {
 		got := ImageAllowed(image, []string{pattern})
-		prefix, wildcard := strings.CutSuffix(pattern, "*")
-		want := image == pattern || (wildcard && strings.HasPrefix(image, prefix))
-		if got != want {
+		if want := allowedByBoundaries(image, pattern); got != want {
 			t.Fatalf("ImageAllowed(%q, [%q]) = %v, want %v", image, pattern, got, want)
+		}
+		if prefix, wildcard := strings.CutSuffix(pattern, "*"); got && wildcard && prefix != "" && len(image) > len(prefix) &&
+			!strings.ContainsAny(prefix[len(prefix)-1:], "/:@") && !strings.ContainsAny(image[len(prefix):len(prefix)+1], "/:@") {
+			t.Fatalf("ImageAllowed(%q, [%q]) reached past %q into a neighbouring name", image, pattern, prefix)
 		}
 		if ImageAllowed(image, nil) {
 			t.Fatalf("ImageAllowed(%q, nil) accepted an image with no patterns", image)
@@ -47,16 +56,45 @@ func FuzzImageAllowed(f *testing.F) {
 			if inv != nil || eff.Image != "default/image:1" {
 				t.Fatalf("image %q: want the template's default, got %v %v", image, eff, inv)
 			}
-		case want:
-			if inv != nil || eff.Image != image {
+		case got:
+			if inv != nil && inv.Reason == workspacesv1alpha1.ReasonImageNotAllowed || inv == nil && eff.Image != image {
 				t.Fatalf("image %q allowed by %q: got %v", image, pattern, inv)
 			}
 		default:
-			if inv == nil || inv.Reason != workspacesv1alpha1.ReasonImageNotAllowed || !strings.Contains(inv.Message, image) {
+			if inv == nil || inv.Reason != workspacesv1alpha1.ReasonImageNotAllowed || !strings.Contains(inv.Message, strconv.Quote(image)) {
 				t.Fatalf("image %q not allowed by %q: want ImageNotAllowed naming it, got %v", image, pattern, inv)
 			}
 		}
 	})
+}
+
+// allowedByBoundaries is the matcher's rule said another way: a wildcard pattern P* allows the
+// well-formed images of which P is a prefix ending on a reference boundary, i.e. where the image
+// ends, or a '/', ':' or '@' follows P or ends it (then with something after it).
+func allowedByBoundaries(image, pattern string) bool {
+	prefix, wildcard := strings.CutSuffix(pattern, "*")
+	switch {
+	case !wildcard:
+		return image == pattern
+	case prefix == "":
+		return true
+	case !strings.HasPrefix(image, prefix):
+		return false
+	}
+	for _, r := range image {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && !strings.ContainsRune("._-/:@+", r) {
+			return false
+		}
+	}
+	if strings.Contains(image, "..") || strings.Contains(image, "//") || strings.HasPrefix(image, "/") {
+		return false
+	}
+	endsOnBoundary := strings.ContainsAny(prefix[len(prefix)-1:], "/:@")
+	if len(image) == len(prefix) {
+		return !endsOnBoundary
+	}
+	return endsOnBoundary || strings.ContainsAny(image[len(prefix):len(prefix)+1], "/:@")
 }
 
 // FuzzResolveBounds feeds tenant quantities (requests, limits, storage size) against a

@@ -1,12 +1,11 @@
 package templates
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -41,20 +40,56 @@ func invalid(reason workspacesv1alpha1.ConditionReason, format string, args ...a
 // ProfileGetter returns the execution profile called name, or false if it does not exist.
 type ProfileGetter func(name string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool)
 
-// Resolve computes the effective spec of ws from its template (nil when the workspace names
-// none) and execution profiles. It is pure: all reads happen before.
+// Size caps of what the agent carries from a workspace to its compute cluster. The API server
+// caps each string (env values, arguments, ...); these cap the sums, so that a workspace's
+// mirror, its Deployment and the hub object with its status.effective stay far from the
+// API servers' and etcd's object size limits (1.5 MiB in etcd).
+const (
+	// MaxMetadataBytes caps the workspace's labels and annotations (keys and values), which
+	// the agent copies to the mirror; kubectl's last-applied-configuration does not count.
+	MaxMetadataBytes = 64 << 10
+	// MaxEffectiveBytes caps the JSON encoding of status.effective.
+	MaxEffectiveBytes = 256 << 10
+)
+
+// lastAppliedAnnotation is kubectl's copy of the applied manifest; it is not tenant metadata.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// Resolve computes the effective spec of ws from its template and execution profiles: every
+// value the pod is built from, each checked against the template (deny by default where the
+// template governs) and the platform, and the resulting pod checked against the template's Pod
+// Security level. It is pure: all reads happen before. A nil template is invalid: every
+// workspace is governed by one (its templateRef, else the organization's default template).
 func Resolve(ws *workspacesv1alpha1.Workspace, tmpl *workspacesv1alpha1.WorkspaceTemplate, profiles ProfileGetter) (*workspacesv1alpha1.EffectiveWorkspaceSpec, *Invalid) {
-	var t workspacesv1alpha1.WorkspaceTemplateSpec
-	if tmpl != nil {
-		t = tmpl.Spec
+	if tmpl == nil {
+		return nil, invalid(workspacesv1alpha1.ReasonTemplateNotFound, "the workspace has no template: name one in spec.templateRef or give the organization a default template")
 	}
+	if profiles == nil {
+		profiles = func(string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) { return nil, false }
+	}
+	t := tmpl.Spec
 	spec := &ws.Spec
-	eff := &workspacesv1alpha1.EffectiveWorkspaceSpec{}
-	if tmpl != nil {
-		eff.Template = tmpl.Name
+	eff := &workspacesv1alpha1.EffectiveWorkspaceSpec{
+		Template:         tmpl.Name,
+		Generation:       ws.Generation,
+		DisplayName:      spec.DisplayName,
+		AppType:          spec.AppType,
+		Lifecycle:        spec.Lifecycle.DeepCopy(),
+		ReadinessProbe:   spec.ReadinessProbe.DeepCopy(),
+		PodSecurityLevel: firstNonEmpty(t.PodSecurityLevel, workspacesv1alpha1.PodSecurityLevelRestricted),
+	}
+	if cc := spec.ContainerConfig; cc != nil {
+		eff.Command = slices.Clone(cc.Command)
+		eff.Args = slices.Clone(cc.Args)
+	}
+	if idle := spec.IdleShutdown; idle != nil {
+		eff.IdleDetection = idle.Detection.DeepCopy()
 	}
 
 	var err *Invalid
+	if err = checkMetadata(ws); err != nil {
+		return nil, err
+	}
 	if eff.Image, err = resolveImage(spec, tmpl); err != nil {
 		return nil, err
 	}
@@ -78,114 +113,77 @@ func Resolve(ws *workspacesv1alpha1.Workspace, tmpl *workspacesv1alpha1.Workspac
 			return nil, invalid(workspacesv1alpha1.ReasonInvalidSpec, "spec.clusterSelector is invalid: %v", selErr)
 		}
 	}
+	if err = checkEnv("spec.env", spec.Env); err != nil {
+		return nil, err
+	}
+	eff.Env = cloneEnv(spec.Env)
+	if err = resolveVolumes(spec, t, tmpl.Name, eff); err != nil {
+		return nil, err
+	}
+	if err = resolveScheduling(spec, t, eff); err != nil {
+		return nil, err
+	}
+	if err = resolveInitContainers(spec, tmpl, eff); err != nil {
+		return nil, err
+	}
+	eff.PodSecurityContext = resolvePodSecurityContext(spec.PodSecurityContext, t.DefaultPodSecurityContext)
+	eff.ContainerSecurityContext = resolveContainerSecurityContext(spec.ContainerSecurityContext, t.DefaultContainerSecurityContext)
 	eff.OwnershipType = firstNonEmpty(spec.OwnershipType, t.DefaultOwnershipType, workspacesv1alpha1.OwnershipTypePublic)
 	eff.AccessType = firstNonEmpty(spec.AccessType, t.DefaultAccessType, workspacesv1alpha1.AccessTypePublic)
 	if t.MaxLifetimeInMinutes != nil {
 		eff.MaxLifetimeInMinutes = *t.MaxLifetimeInMinutes
 	}
+
+	pod := buildPod(eff, podNames{ClaimName: HomeClaimName(ws.Name)})
+	if err = checkPodSecurity(&pod, eff.PodSecurityLevel); err != nil {
+		return nil, err
+	}
+	if err = checkEffectiveSize(eff); err != nil {
+		return nil, err
+	}
 	return eff, nil
 }
 
-func resolveImage(spec *workspacesv1alpha1.WorkspaceSpec, tmpl *workspacesv1alpha1.WorkspaceTemplate) (string, *Invalid) {
-	if tmpl == nil {
-		if spec.Image == "" {
-			return "", invalid(workspacesv1alpha1.ReasonInvalidSpec, "spec.image is required when spec.templateRef is not set")
-		}
-		return spec.Image, nil
+// checkMetadata caps the labels and annotations the agent carries to the compute cluster.
+func checkMetadata(ws *workspacesv1alpha1.Workspace) *Invalid {
+	size := 0
+	for k, v := range ws.Labels {
+		size += len(k) + len(v)
 	}
+	for k, v := range ws.Annotations {
+		if k != lastAppliedAnnotation {
+			size += len(k) + len(v)
+		}
+	}
+	if size > MaxMetadataBytes {
+		return invalid(workspacesv1alpha1.ReasonTooLarge, "metadata.labels and metadata.annotations hold %d bytes; at most %d are allowed, because they are carried to the compute cluster", size, MaxMetadataBytes)
+	}
+	return nil
+}
+
+func checkEffectiveSize(eff *workspacesv1alpha1.EffectiveWorkspaceSpec) *Invalid {
+	raw, err := json.Marshal(eff)
+	if err != nil {
+		return invalid(workspacesv1alpha1.ReasonInvalidSpec, "the runtime spec cannot be encoded: %v", err)
+	}
+	if len(raw) > MaxEffectiveBytes {
+		return invalid(workspacesv1alpha1.ReasonTooLarge, "the runtime spec (spec.env, spec.containerConfig, spec.initContainers and the rest) is %d bytes; at most %d are carried to the compute cluster", len(raw), MaxEffectiveBytes)
+	}
+	return nil
+}
+
+func resolveImage(spec *workspacesv1alpha1.WorkspaceSpec, tmpl *workspacesv1alpha1.WorkspaceTemplate) (string, *Invalid) {
 	if spec.Image == "" || spec.Image == tmpl.Spec.DefaultImage {
 		return tmpl.Spec.DefaultImage, nil
 	}
 	if ImageAllowed(spec.Image, tmpl.Spec.AllowedImages) {
 		return spec.Image, nil
 	}
-	allowed := append([]string{tmpl.Spec.DefaultImage}, tmpl.Spec.AllowedImages...)
-	return "", invalid(workspacesv1alpha1.ReasonImageNotAllowed, "spec.image %s is not allowed by template %s (allowed: %s)",
-		spec.Image, tmpl.Name, strings.Join(allowed, ", "))
+	return "", invalid(workspacesv1alpha1.ReasonImageNotAllowed, "spec.image %q is not allowed by template %q (allowed: %s)", spec.Image, tmpl.Name, allowedImages(tmpl.Spec))
 }
 
-// ImageAllowed reports whether image matches one of patterns: equal, or starting with the part
-// before a trailing '*' ("*" alone matches every image).
-func ImageAllowed(image string, patterns []string) bool {
-	for _, p := range patterns {
-		if prefix, wildcard := strings.CutSuffix(p, "*"); wildcard {
-			if strings.HasPrefix(image, prefix) {
-				return true
-			}
-		} else if image == p {
-			return true
-		}
-	}
-	return false
-}
-
-// resolveResources takes each request and limit from the spec, falling back per resource to
-// the template's defaults, and checks them against the template's bounds.
-func resolveResources(spec *workspacesv1alpha1.WorkspaceSpec, t workspacesv1alpha1.WorkspaceTemplateSpec) (corev1.ResourceRequirements, *Invalid) {
-	var out corev1.ResourceRequirements
-	var specRes corev1.ResourceRequirements
-	if spec.Resources != nil {
-		specRes = *spec.Resources
-	}
-	var defaults corev1.ResourceRequirements
-	if t.DefaultResources != nil {
-		defaults = *t.DefaultResources
-	}
-	out.Requests = overlay(defaults.Requests, specRes.Requests)
-	out.Limits = overlay(defaults.Limits, specRes.Limits)
-	if len(specRes.Claims) > 0 {
-		out.Claims = slices.Clone(specRes.Claims)
-	}
-	field := func(kind string, list corev1.ResourceList, name corev1.ResourceName) string {
-		if _, ok := list[name]; ok {
-			return "spec.resources." + kind + "." + string(name)
-		}
-		return "the template's defaultResources." + kind + "." + string(name)
-	}
-	reqField := func(name corev1.ResourceName) string { return field("requests", specRes.Requests, name) }
-	limField := func(name corev1.ResourceName) string { return field("limits", specRes.Limits, name) }
-
-	for _, name := range sortedNames(out.Requests) {
-		req := out.Requests[name]
-		if lim, ok := out.Limits[name]; ok && req.Cmp(lim) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonInvalidSpec, "%s %s exceeds %s %s", reqField(name), req.String(), limField(name), lim.String())
-		}
-	}
-	if t.ResourceBounds == nil {
-		return out, nil
-	}
-	bounds := t.ResourceBounds.Resources
-	names := make([]corev1.ResourceName, 0, len(bounds))
-	for n := range bounds {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		b := bounds[name]
-		// A request left unset defaults to the limit, as in Kubernetes.
-		req, hasReq := out.Requests[name]
-		if !hasReq {
-			req, hasReq = out.Limits[name]
-		}
-		if b.Min != nil {
-			if !hasReq {
-				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s is not set; the template's minimum is %s", reqField(name), b.Min.String())
-			}
-			if req.Cmp(*b.Min) < 0 {
-				return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s is below the template's minimum %s", reqField(name), req.String(), b.Min.String())
-			}
-		}
-		if b.Max == nil {
-			continue
-		}
-		if q, ok := out.Requests[name]; ok && q.Cmp(*b.Max) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s exceeds the template's maximum %s", reqField(name), q.String(), b.Max.String())
-		}
-		if q, ok := out.Limits[name]; ok && q.Cmp(*b.Max) > 0 {
-			return out, invalid(workspacesv1alpha1.ReasonResourceOutOfBounds, "%s %s exceeds the template's maximum %s", limField(name), q.String(), b.Max.String())
-		}
-	}
-	return out, nil
+func allowedImages(t workspacesv1alpha1.WorkspaceTemplateSpec) string {
+	return strings.Join(append([]string{t.DefaultImage}, t.AllowedImages...), ", ")
 }
 
 func resolveStorage(spec *workspacesv1alpha1.WorkspaceSpec, t workspacesv1alpha1.WorkspaceTemplateSpec) (*workspacesv1alpha1.EffectiveStorage, *Invalid) {
@@ -330,31 +328,8 @@ func resolveProfile(spec *workspacesv1alpha1.WorkspaceSpec, tmpl *workspacesv1al
 	eff.ServiceAccountName = p.Spec.ServiceAccountName
 	eff.PodAnnotations = cloneMap(p.Spec.PodAnnotations)
 	eff.PodLabels = cloneMap(p.Spec.PodLabels)
+	eff.AutomountServiceAccountToken = p.Spec.AutomountServiceAccountToken
 	return nil
-}
-
-// overlay returns base with every entry of over replacing base's; nil when both are empty.
-func overlay(base, over corev1.ResourceList) corev1.ResourceList {
-	if len(base) == 0 && len(over) == 0 {
-		return nil
-	}
-	out := base.DeepCopy()
-	if out == nil {
-		out = corev1.ResourceList{}
-	}
-	for n, q := range over {
-		out[n] = q.DeepCopy()
-	}
-	return out
-}
-
-func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
-	names := make([]corev1.ResourceName, 0, len(l))
-	for n := range l {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
-	return names
 }
 
 func firstNonEmpty[T ~string](vals ...T) T {

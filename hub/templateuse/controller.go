@@ -38,10 +38,10 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 		Watches(&workspacesv1alpha1.Workspace{}, func(clusterName multicluster.ClusterName, _ cluster.Cluster) handler.TypedEventHandler[client.Object, mcreconcile.Request] {
 			return handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []mcreconcile.Request {
 				ws, ok := obj.(*workspacesv1alpha1.Workspace)
-				if !ok || ws.Spec.TemplateRef == nil {
+				if !ok || ws.TemplateName() == "" {
 					return nil
 				}
-				return []mcreconcile.Request{{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKey{Name: ws.Spec.TemplateRef.Name}}}}
+				return []mcreconcile.Request{{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKey{Name: ws.TemplateName()}}}}
 			})
 		}).
 		Complete(r)
@@ -68,8 +68,10 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client, tmpl *works
 		return fmt.Errorf("failed to list workspaces: %w", err)
 	}
 	count := 0
-	for _, ws := range list.Items {
-		if ws.Spec.TemplateRef != nil && ws.Spec.TemplateRef.Name == tmpl.Name {
+	for i := range list.Items {
+		// TemplateName counts a workspace that names no template under the default template
+		// its resolution pinned, so that template cannot go while the workspace runs on it.
+		if list.Items[i].TemplateName() == tmpl.Name {
 			count++
 		}
 	}

@@ -61,6 +61,41 @@ const (
 	// ReasonExecutionProfileNotAllowed: the execution profile, or the profile
 	// selected by spec.serviceAccountName, is not allowed by the template.
 	ReasonExecutionProfileNotAllowed ConditionReason = "ExecutionProfileNotAllowed"
+	// ReasonDefaultTemplateMissing: the workspace names no template and no
+	// WorkspaceTemplate of the organization carries the default-template label.
+	ReasonDefaultTemplateMissing ConditionReason = "DefaultTemplateMissing"
+	// ReasonDefaultTemplateAmbiguous: the workspace names no template and more
+	// than one WorkspaceTemplate carries the default-template label.
+	ReasonDefaultTemplateAmbiguous ConditionReason = "DefaultTemplateAmbiguous"
+	// ReasonInitContainersNotAllowed: spec.initContainers is set and the template
+	// does not allow custom init containers.
+	ReasonInitContainersNotAllowed ConditionReason = "InitContainersNotAllowed"
+	// ReasonTolerationNotAllowed: a toleration is not in the template's
+	// allowedTolerations.
+	ReasonTolerationNotAllowed ConditionReason = "TolerationNotAllowed"
+	// ReasonNodeSelectionNotAllowed: nodeSelector or affinity selects on a node
+	// label the template's allowedNodeLabels does not allow, or uses inter-pod
+	// affinity.
+	ReasonNodeSelectionNotAllowed ConditionReason = "NodeSelectionNotAllowed"
+	// ReasonVolumeNotAllowed: a secondary volume names a claim the template's
+	// allowedVolumeClaims does not allow or a workspace's home volume (the hub,
+	// Valid=False); on the compute cluster (the agent, Degraded=True) a claim
+	// that is another workspace's home, or a home claim owned by someone else.
+	// Nothing of the running pod changes until the volume is fixed.
+	ReasonVolumeNotAllowed ConditionReason = "VolumeNotAllowed"
+	// ReasonEnvReserved: an environment variable uses a name the platform
+	// reserves (NVIDIA_*, KUBERNETES_*, ATRIUM_*, ...).
+	ReasonEnvReserved ConditionReason = "EnvReserved"
+	// ReasonPodSecurityViolation: the pod the agent would build violates the
+	// template's Pod Security level; the message names the field and the rule.
+	ReasonPodSecurityViolation ConditionReason = "PodSecurityViolation"
+	// ReasonTooLarge: the labels and annotations, or the runtime spec, the agent
+	// would carry to the compute cluster exceed the platform's size cap.
+	ReasonTooLarge ConditionReason = "TooLarge"
+	// ReasonOrganizationLimitReached: the organization already has as many
+	// workspaces as its OrganizationQuota (platform.atrium.dev) allows. Also the
+	// False reason of a WorkspaceShare's Accepted condition.
+	ReasonOrganizationLimitReached ConditionReason = "OrganizationLimitReached"
 	// ReasonInvalidSpec: another problem the schema could not catch; the
 	// message names the field.
 	ReasonInvalidSpec ConditionReason = "InvalidSpec"
@@ -150,10 +185,6 @@ const (
 	// pod (its Pod Security level, the namespace's ResourceQuota or LimitRange); the message
 	// quotes the refusal.
 	ReasonPodRefused ConditionReason = "PodRefused"
-	// ReasonVolumeNotAllowed: a secondary volume names a claim the workspace may not mount
-	// (another workspace's home), or the workspace's home claim exists and belongs to
-	// someone else. Nothing of the running pod changes until the volume is fixed.
-	ReasonVolumeNotAllowed ConditionReason = "VolumeNotAllowed"
 	// ReasonVolumeNotFound: a secondary volume names a claim that does not exist in the
 	// workspace's namespace on the compute cluster.
 	ReasonVolumeNotFound ConditionReason = "VolumeNotFound"
@@ -244,6 +275,20 @@ const (
 	// ReasonWithinPolicy: the workspace runs within its idle and lifetime
 	// policy (AutoStopped=False); the message states the policy.
 	ReasonWithinPolicy ConditionReason = "WithinPolicy"
+)
+
+// Accepted: a WorkspaceShare counts, within its organization's quota of
+// shares. Written by the hub (field manager atrium-hub-orglimits) on
+// WorkspaceShares. A share with Accepted=False grants nobody access.
+const (
+	// ShareConditionAccepted is True while the share is within the
+	// organization's maxWorkspaceShares.
+	ShareConditionAccepted ConditionType = "Accepted"
+
+	// ReasonWithinOrganizationLimit: the share holds one of the organization's
+	// share slots.
+	ReasonWithinOrganizationLimit ConditionReason = "WithinOrganizationLimit"
+	// ReasonOrganizationLimitReached (declared with Valid) is the False reason.
 )
 
 // SetCondition sets a condition in conds, stamping observedGeneration, and

@@ -17,6 +17,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -72,4 +73,45 @@ func (w *Workspace) IsConditionTrue(t ConditionType) bool {
 // IsAvailable reports whether the workspace serves its IDE for the current spec.
 func (w *Workspace) IsAvailable() bool {
 	return w.IsConditionTrue(ConditionAvailable) && IsConditionCurrent(w.Status.Conditions, ConditionAvailable, w.Generation)
+}
+
+// TemplateName returns the WorkspaceTemplate the workspace is governed by: spec.templateRef,
+// else the template its last valid resolution pinned (status.effective.template, the
+// organization's default template at that time), else "" (not resolved yet: the hub picks the
+// organization's default template).
+func (w *Workspace) TemplateName() string {
+	if w.Spec.TemplateRef != nil && w.Spec.TemplateRef.Name != "" {
+		return w.Spec.TemplateRef.Name
+	}
+	if w.Status.Effective != nil {
+		return w.Status.Effective.Template
+	}
+	return ""
+}
+
+// PodRequests is what the pod built from the effective spec requests of a node, as the
+// Kubernetes scheduler counts it: per resource, the larger of the workspace container's request
+// and each init container's (init containers run one at a time, before it). A request left
+// unset defaults to the limit, as in Kubernetes.
+func (e *EffectiveWorkspaceSpec) PodRequests() corev1.ResourceList {
+	out := requestsOf(e.Resources)
+	for _, c := range e.InitContainers {
+		for name, q := range requestsOf(c.Resources) {
+			if have, ok := out[name]; !ok || q.Cmp(have) > 0 {
+				out[name] = q
+			}
+		}
+	}
+	return out
+}
+
+func requestsOf(res corev1.ResourceRequirements) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for name, q := range res.Limits {
+		out[name] = q.DeepCopy()
+	}
+	for name, q := range res.Requests {
+		out[name] = q.DeepCopy()
+	}
+	return out
 }

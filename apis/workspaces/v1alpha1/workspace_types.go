@@ -111,7 +111,9 @@ type EnvVar struct {
 	// +required
 	Name string `json:"name"`
 
-	// Value of the variable; $(VAR) references expand as in Kubernetes.
+	// Value of the variable; $(VAR) references expand as in Kubernetes. At most 8 KiB: the
+	// value is carried to the compute cluster.
+	// +kubebuilder:validation:MaxLength=8192
 	// +optional
 	Value string `json:"value,omitempty"`
 
@@ -181,12 +183,14 @@ type VolumeSpec struct {
 type ContainerConfig struct {
 	// Command replaces the image's ENTRYPOINT.
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=4096
 	// +listType=atomic
 	// +optional
 	Command []string `json:"command,omitempty"`
 
 	// Args replaces the image's CMD.
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=4096
 	// +listType=atomic
 	// +optional
 	Args []string `json:"args,omitempty"`
@@ -269,6 +273,9 @@ const (
 
 // IdleHTTPGetAction is a corev1.HTTPGetAction plus how to read the activity
 // timestamp from the response.
+// +kubebuilder:validation:XValidation:rule="!has(self.host) || self.host == ''",message="idleShutdown.detection.httpGet.host may not be set: the agent reads activity from the workspace's own Service only",fieldPath=".host"
+// +kubebuilder:validation:XValidation:rule="!has(self.path) || self.path.size() <= 2048",message="idleShutdown.detection.httpGet.path must be at most 2048 characters",fieldPath=".path"
+// +kubebuilder:validation:XValidation:rule="!has(self.httpHeaders) || self.httpHeaders.size() <= 16",message="idleShutdown.detection.httpGet.httpHeaders may have at most 16 entries",fieldPath=".httpHeaders"
 type IdleHTTPGetAction struct {
 	corev1.HTTPGetAction `json:",inline"`
 
@@ -316,9 +323,9 @@ type WorkspaceSpec struct {
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
 
-	// Image is the container image of the IDE. Required when no templateRef is
-	// given; with a template, it defaults to the template's image and must be
-	// allowed by the template.
+	// Image is the container image of the IDE. It defaults to the template's
+	// defaultImage (the organization's default template when templateRef is
+	// not set) and must be allowed by the template.
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self == '' || self.matches('^[^[:space:]]+$')",message="spec.image must be an image reference without whitespace, such as quay.io/jupyter/minimal-notebook:latest"
 	// +optional
@@ -369,26 +376,41 @@ type WorkspaceSpec struct {
 	// +optional
 	Env []EnvVar `json:"env,omitempty"`
 
-	// NodeSelector constrains the nodes of the compute cluster the pod may run on.
+	// NodeSelector constrains the nodes of the compute cluster the pod may run on,
+	// within the template's allowedNodeLabels.
 	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && self[k].size() <= 63)",message="spec.nodeSelector keys must be at most 317 and values at most 63 characters"
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 
-	// Affinity constrains the nodes of the compute cluster the pod may run on.
+	// Affinity constrains the nodes of the compute cluster the pod may run on:
+	// node affinity within the template's allowedNodeLabels. Inter-pod affinity
+	// and anti-affinity are refused by the hub (they would select other
+	// organizations' pods on the shared cluster).
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 
-	// Tolerations let the pod run on tainted nodes of the compute cluster.
+	// Tolerations let the pod run on tainted nodes of the compute cluster; each
+	// must be allowed by the template's allowedTolerations.
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
 	// +optional
-	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	Tolerations []Toleration `json:"tolerations,omitempty"`
 
-	// Lifecycle sets hooks of the workspace container.
+	// Lifecycle sets hooks of the workspace container. Their httpGet and
+	// tcpSocket handlers may not name a host: the kubelet would send the
+	// request from the node.
+	// +kubebuilder:validation:XValidation:rule="!has(self.postStart) || !has(self.postStart.httpGet) || !has(self.postStart.httpGet.host) || self.postStart.httpGet.host == ''",message="lifecycle.postStart.httpGet.host may not be set: the request would come from the shared node; leave it empty to call the workspace itself",fieldPath=".postStart.httpGet.host"
+	// +kubebuilder:validation:XValidation:rule="!has(self.preStop) || !has(self.preStop.httpGet) || !has(self.preStop.httpGet.host) || self.preStop.httpGet.host == ''",message="lifecycle.preStop.httpGet.host may not be set: the request would come from the shared node; leave it empty to call the workspace itself",fieldPath=".preStop.httpGet.host"
+	// +kubebuilder:validation:XValidation:rule="!has(self.postStart) || !has(self.postStart.tcpSocket) || !has(self.postStart.tcpSocket.host) || self.postStart.tcpSocket.host == ''",message="lifecycle.postStart.tcpSocket.host may not be set: the connection would come from the shared node",fieldPath=".postStart.tcpSocket.host"
+	// +kubebuilder:validation:XValidation:rule="!has(self.preStop) || !has(self.preStop.tcpSocket) || !has(self.preStop.tcpSocket.host) || self.preStop.tcpSocket.host == ''",message="lifecycle.preStop.tcpSocket.host may not be set: the connection would come from the shared node",fieldPath=".preStop.tcpSocket.host"
 	// +optional
 	Lifecycle *corev1.Lifecycle `json:"lifecycle,omitempty"`
 
-	// ReadinessProbe of the workspace container.
+	// ReadinessProbe of the workspace container. Its httpGet and tcpSocket may
+	// not name a host: the kubelet would probe it from the node.
+	// +kubebuilder:validation:XValidation:rule="!has(self.httpGet) || !has(self.httpGet.host) || self.httpGet.host == ''",message="readinessProbe.httpGet.host may not be set: the kubelet would send the request from the shared node; leave it empty to probe the workspace itself",fieldPath=".httpGet.host"
+	// +kubebuilder:validation:XValidation:rule="!has(self.tcpSocket) || !has(self.tcpSocket.host) || self.tcpSocket.host == ''",message="readinessProbe.tcpSocket.host may not be set: the kubelet would connect from the shared node",fieldPath=".tcpSocket.host"
 	// +optional
 	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
 
@@ -421,20 +443,27 @@ type WorkspaceSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
-	// PodSecurityContext is the pod-level security context.
+	// PodSecurityContext is the pod-level security context. Fields left unset
+	// come from the template's defaultPodSecurityContext, then from the
+	// platform's restricted defaults (runAsNonRoot, seccomp RuntimeDefault).
 	// +optional
-	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext,omitempty"`
+	PodSecurityContext *PodSecurityContext `json:"podSecurityContext,omitempty"`
 
 	// ContainerSecurityContext is the security context of the workspace
-	// container; it takes precedence over podSecurityContext.
+	// container; it takes precedence over podSecurityContext. Fields left unset
+	// come from the template's defaultContainerSecurityContext, then from the
+	// platform's restricted defaults (allowPrivilegeEscalation false, all
+	// capabilities dropped).
 	// +optional
-	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
+	ContainerSecurityContext *SecurityContext `json:"containerSecurityContext,omitempty"`
 
-	// InitContainers run before the workspace container starts.
+	// InitContainers run before the workspace container starts, when the
+	// template allows custom init containers.
 	// +kubebuilder:validation:MaxItems=10
-	// +listType=atomic
+	// +listType=map
+	// +listMapKey=name
 	// +optional
-	InitContainers []corev1.Container `json:"initContainers,omitempty"`
+	InitContainers []InitContainer `json:"initContainers,omitempty"`
 
 	// ExecutionProfile names the WorkspaceExecutionProfile (runtime identity on
 	// the compute cluster) to use. It must be allowed by the template. Defaults
@@ -525,7 +554,10 @@ type EffectiveStorage struct {
 // so what runs is exactly what the hub validated.
 type EffectiveWorkspaceSpec struct {
 	// Template is the name of the template the values came from; templates are
-	// immutable, so the name pins them.
+	// immutable, so the name pins them. A workspace without spec.templateRef is
+	// resolved with its organization's default template the first time it is
+	// valid, and stays with that template (see TemplateName) when an admin
+	// moves the default label.
 	// +optional
 	Template string `json:"template,omitempty"`
 	// Image to run.
@@ -741,7 +773,6 @@ type Workspace struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec is what the tenant asks for.
-	// +kubebuilder:validation:XValidation:rule="has(self.templateRef) || (has(self.image) && self.image != '')",message="spec.image is required when spec.templateRef is not set: name an image or a template"
 	// +kubebuilder:validation:XValidation:rule="has(self.templateRef) == has(oldSelf.templateRef) && (!has(self.templateRef) || self.templateRef.name == oldSelf.templateRef.name)",message="spec.templateRef is immutable: delete and recreate the workspace to use another template",fieldPath=".templateRef"
 	// +required
 	Spec WorkspaceSpec `json:"spec"`

@@ -42,6 +42,13 @@ type WorkspaceExecutionProfileSpec struct {
 	// +optional
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
 
+	// AutomountServiceAccountToken mounts a token of ServiceAccountName into the
+	// workspace pod, so the IDE can call the compute cluster's API server (or a
+	// cloud API through workload identity). Defaults to false: workspace pods
+	// get no service-account token unless a profile asks for one.
+	// +optional
+	AutomountServiceAccountToken bool `json:"automountServiceAccountToken,omitempty"`
+
 	// PodLabels are added to the workspace pod. Keys under atrium.dev are
 	// reserved.
 	// +kubebuilder:validation:MaxProperties=32

@@ -52,7 +52,9 @@ type ResourceRange struct {
 // ResourceBounds bounds the compute resources a workspace may ask for.
 type ResourceBounds struct {
 	// Resources maps a resource name (cpu, memory, nvidia.com/gpu, ...) to its
-	// range. Resources not listed are not bounded. At most 6 are listed (cpu,
+	// range. cpu, memory and ephemeral-storage not listed are not bounded; any
+	// other resource (extended resources such as nvidia.com/gpu, hugepages-*)
+	// may be asked for only when it is listed here. At most 6 are listed (cpu,
 	// memory, ephemeral-storage and three extended resources), which keeps the
 	// estimated CEL cost of comparing quantities within the API server's
 	// budget, with headroom for kcp's older estimator.
@@ -127,9 +129,12 @@ type WorkspaceTemplateSpec struct {
 	// +required
 	DefaultImage string `json:"defaultImage"`
 
-	// AllowedImages are further images workspaces may use. An entry ending in
-	// '*' allows every image starting with the rest, e.g.
-	// "quay.io/jupyter/*"; "*" alone allows every image.
+	// AllowedImages are further images workspaces (and their init containers)
+	// may use. An entry ending in '*' is a wildcard that matches on reference
+	// boundaries: "quay.io/jupyter/*" allows every image under quay.io/jupyter/
+	// but not quay.io/jupyterx/...; "quay.io/jupyter/base-notebook*" allows
+	// every tag and digest of that repository (":..." or "@...") but not
+	// quay.io/jupyter/base-notebook-evil; "*" alone allows every image.
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self.all(i, i.matches('^[^*[:space:]]*[*]?$') && i != '')",message="spec.allowedImages entries must be non-empty, without whitespace, and may contain '*' only as the last character"
@@ -211,14 +216,16 @@ type WorkspaceTemplateSpec struct {
 	PodSecurityLevel PodSecurityLevel `json:"podSecurityLevel,omitempty"`
 
 	// DefaultPodSecurityContext fills the pod security context fields a workspace leaves
-	// unset, before the platform's restricted defaults.
+	// unset, before the platform's restricted defaults (runAsNonRoot: true, seccompProfile
+	// RuntimeDefault). What no tenant may ask for is refused here too.
 	// +optional
-	DefaultPodSecurityContext *corev1.PodSecurityContext `json:"defaultPodSecurityContext,omitempty"`
+	DefaultPodSecurityContext *PodSecurityContext `json:"defaultPodSecurityContext,omitempty"`
 
 	// DefaultContainerSecurityContext fills the container security context fields a
-	// workspace leaves unset, before the platform's restricted defaults.
+	// workspace (or an init container) leaves unset, before the platform's restricted
+	// defaults (allowPrivilegeEscalation: false, capabilities.drop [ALL]).
 	// +optional
-	DefaultContainerSecurityContext *corev1.SecurityContext `json:"defaultContainerSecurityContext,omitempty"`
+	DefaultContainerSecurityContext *SecurityContext `json:"defaultContainerSecurityContext,omitempty"`
 
 	// AllowCustomInitContainers lets workspaces bring init containers. Their images must be
 	// allowed (defaultImage or allowedImages), their resources are bounded by
@@ -228,11 +235,14 @@ type WorkspaceTemplateSpec struct {
 
 	// AllowedTolerations are the tolerations workspaces may carry: a workspace toleration
 	// must equal one of them, where an empty operator, value or effect here matches any.
-	// Empty allows none.
+	// Empty allows none. The taints Kubernetes itself reserves (node-role.kubernetes.io/*,
+	// such as the control plane's, and node.kubernetes.io/*, such as unschedulable or
+	// not-ready nodes) belong to the compute cluster's operators and cannot be allowed.
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(t, !has(t.key) || (!t.key.startsWith('node-role.kubernetes.io/') && !t.key.startsWith('node.kubernetes.io/') && !t.key.startsWith('node.cloudprovider.kubernetes.io/')))",message="spec.allowedTolerations may not name taints under node-role.kubernetes.io/, node.kubernetes.io/ or node.cloudprovider.kubernetes.io/: they keep workspaces off control-plane, cordoned and failing nodes of the shared compute cluster"
 	// +listType=atomic
 	// +optional
-	AllowedTolerations []corev1.Toleration `json:"allowedTolerations,omitempty"`
+	AllowedTolerations []Toleration `json:"allowedTolerations,omitempty"`
 
 	// AllowedNodeLabels are the node labels workspaces may select on, in nodeSelector and in
 	// required or preferred node affinity (operators In and NotIn over the listed values,
@@ -245,10 +255,12 @@ type WorkspaceTemplateSpec struct {
 
 	// AllowedVolumeClaims are the PersistentVolumeClaims of the workspace's namespace on the
 	// compute cluster that workspaces may mount as secondary volumes (spec.volumes). An entry
-	// ending in '*' allows every claim starting with the rest. Another workspace's home
-	// volume is never allowed. Empty allows no secondary volume.
+	// ending in '*' allows every claim starting with the rest. A workspace's home volume
+	// (the claim <workspace name>-home) is never allowed, whatever the entries say. Empty
+	// allows no secondary volume.
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.matches('^[a-z0-9.*-]+$') && (c.indexOf('*') == -1 || c.indexOf('*') == c.size() - 1))",message="spec.allowedVolumeClaims entries must be claim names (lower case letters, digits, '-' and '.') and may contain '*' only as the last character"
 	// +listType=set
 	// +optional
 	AllowedVolumeClaims []string `json:"allowedVolumeClaims,omitempty"`

@@ -28,8 +28,8 @@ func newCreateCommand(s *scope) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME [--template T] [--image I]",
 		Short: "Create a workspace",
-		Long: `Create a workspace in your organization. Everything not given is left to the template (or to
-the defaults of the platform): image, resources, storage, access strategy.
+		Long: `Create a workspace in your organization. Everything not given is left to the template (the
+organization's default template without --template): image, resources, storage, access strategy.
 
 The workspace records you as its owner (annotation atrium.dev/created-by, which the hub only
 admits with your own user name).`,
@@ -63,8 +63,8 @@ admits with your own user name).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.template, "template", "", "WorkspaceTemplate to resolve defaults and bounds from")
-	f.StringVar(&o.image, "image", "", "container image of the IDE (required without --template)")
+	f.StringVar(&o.template, "template", "", "WorkspaceTemplate to resolve defaults and bounds from (default: the organization's default template)")
+	f.StringVar(&o.image, "image", "", "container image of the IDE, allowed by the template (default: the template's image)")
 	f.StringVar(&o.displayName, "display-name", "", "human-readable name")
 	f.StringVar(&o.cpu, "cpu", "", "CPU request, e.g. 500m or 2")
 	f.StringVar(&o.memory, "memory", "", "memory request, e.g. 1Gi")
@@ -76,9 +76,6 @@ admits with your own user name).`,
 
 // workspace builds the Workspace the flags describe.
 func (o *createOptions) workspace(name string) (*workspacesv1alpha1.Workspace, error) {
-	if o.template == "" && o.image == "" {
-		return nil, fmt.Errorf("pass --template or --image: a workspace needs a template or an image")
-	}
 	ws := &workspacesv1alpha1.Workspace{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: workspacesv1alpha1.WorkspaceSpec{

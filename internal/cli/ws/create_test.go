@@ -23,6 +23,12 @@ func TestCreateOptionsWorkspace(t *testing.T) {
 		require.Equal(t, "cpu=500m, memory=1Gi", resourceList(ws.Spec.Resources.Requests))
 		require.True(t, ws.Spec.Storage.Size.Equal(resource.MustParse("5Gi")))
 	})
+	t.Run("neither template nor image leaves everything to the organization's default template", func(t *testing.T) {
+		ws, err := (&createOptions{}).workspace("nb")
+		require.NoError(t, err)
+		require.Nil(t, ws.Spec.TemplateRef)
+		require.Empty(t, ws.Spec.Image)
+	})
 	t.Run("template only leaves the rest to it", func(t *testing.T) {
 		ws, err := (&createOptions{template: "ds"}).workspace("nb")
 		require.NoError(t, err)
@@ -35,7 +41,6 @@ func TestCreateOptionsWorkspace(t *testing.T) {
 		o       createOptions
 		wantErr string
 	}{
-		"neither template nor image": {createOptions{}, "pass --template or --image"},
 		"bad cpu":                    {createOptions{image: "i", cpu: "lots"}, `invalid --cpu "lots"`},
 		"negative memory":            {createOptions{image: "i", memory: "-1Gi"}, `invalid --memory "-1Gi": must be positive`},
 		"zero storage":               {createOptions{image: "i", storage: "0"}, `invalid --storage "0": must be positive`},

@@ -84,12 +84,8 @@ func createWorkspace(t *testing.T, user, org string, ws *workspacesv1alpha1.Work
 }
 
 // resolve writes status.effective for ws's current spec as the hub's template controller does
-// for a valid generation (hub/templates.Resolve, with no template). The agent materializes
+// for a valid generation (hub/templates.Resolve under suiteTemplate). The agent materializes
 // nothing else.
-//
-// TODO(#12): the hub's complete status.effective (iso-hub) resolves every runtime field; until
-// it lands, the fields Resolve does not fill yet are copied from the spec below, so this suite
-// keeps testing the agent. Remove the copying then.
 func resolve(t *testing.T, org string, ws *workspacesv1alpha1.Workspace) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -97,21 +93,9 @@ func resolve(t *testing.T, org string, ws *workspacesv1alpha1.Workspace) {
 	c := orgClient(t, org)
 	cur := &workspacesv1alpha1.Workspace{}
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(ws), cur))
-	eff, bad := templates.Resolve(cur, nil, func(string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) { return nil, false })
+	eff, bad := templates.Resolve(cur, suiteTemplate(), func(string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) { return nil, false })
 	require.Nil(t, bad, "the test workspace %s must be valid", ws.Name)
 	eff.Generation = cur.Generation
-	if eff.DisplayName == "" {
-		eff.DisplayName = cur.Spec.DisplayName
-	}
-	if eff.AppType == "" {
-		eff.AppType = cur.Spec.AppType
-	}
-	if len(eff.Env) == 0 {
-		eff.Env = cur.Spec.Env
-	}
-	if eff.IdleDetection == nil && cur.Spec.IdleShutdown != nil {
-		eff.IdleDetection = cur.Spec.IdleShutdown.Detection
-	}
 	encoded, err := statusapply.Encode(eff)
 	require.NoError(t, err)
 	status := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"effective": encoded}}}
@@ -242,6 +226,18 @@ func newWorkspace(name string) *workspacesv1alpha1.Workspace {
 			Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{
 				corev1.ResourceCPU: resourceQuantity("250m"), corev1.ResourceMemory: resourceQuantity("512Mi"),
 			}},
+		},
+	}
+}
+
+// suiteTemplate is the template the suite's workspaces are resolved under, as an organization's
+// default template would govern them: the suite's image, any access strategy the cluster has.
+func suiteTemplate() *workspacesv1alpha1.WorkspaceTemplate {
+	return &workspacesv1alpha1.WorkspaceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent-suite"},
+		Spec: workspacesv1alpha1.WorkspaceTemplateSpec{
+			DefaultImage:  "quay.io/jupyter/base-notebook:2025-06-01",
+			AllowedImages: []string{"quay.io/jupyter/*"},
 		},
 	}
 }

@@ -119,7 +119,7 @@ func TestBoundViolations(t *testing.T) {
 		message string
 	}{
 		{"bad-image", func(ws *workspacesv1alpha1.Workspace) { ws.Spec.Image = "docker.io/evil/miner:1" },
-			workspacesv1alpha1.ReasonImageNotAllowed, "spec.image docker.io/evil/miner:1 is not allowed"},
+			workspacesv1alpha1.ReasonImageNotAllowed, `spec.image "docker.io/evil/miner:1" is not allowed`},
 		{"bad-memory", func(ws *workspacesv1alpha1.Workspace) {
 			ws.Spec.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Gi")}}
 		}, workspacesv1alpha1.ReasonResourceOutOfBounds, "spec.resources.limits.memory 64Gi exceeds the template's maximum 16Gi"},
@@ -137,7 +137,7 @@ func TestBoundViolations(t *testing.T) {
 		{"forbidden-profile", func(ws *workspacesv1alpha1.Workspace) { ws.Spec.ExecutionProfile = "admin" },
 			workspacesv1alpha1.ReasonExecutionProfileNotAllowed, "spec.executionProfile admin is not allowed"},
 		{"missing-template", func(ws *workspacesv1alpha1.Workspace) { ws.Spec.TemplateRef.Name = "nope" },
-			workspacesv1alpha1.ReasonTemplateNotFound, "spec.templateRef.name nope"},
+			workspacesv1alpha1.ReasonTemplateNotFound, `spec.templateRef.name "nope"`},
 	}
 	for _, tc := range cases {
 		create(t, newWorkspace(tc.name, fromTemplate, tc.mutate))

@@ -36,7 +36,7 @@ func TestBadManifestsAreRejected(t *testing.T) {
 		{"wrong ownershipType enum", f(ws, "bad-owner", "spec: {image: jupyter/base-notebook, ownershipType: Mine}"), `spec.ownershipType: Unsupported value: "Mine"`},
 		{"negative storage size", f(ws, "bad-size", "spec: {image: jupyter/base-notebook, storage: {size: -5Gi}}"), "spec.storage.size must be a positive quantity"},
 		{"zero storage size", f(ws, "zero-size", "spec: {image: jupyter/base-notebook, storage: {size: \"0\"}}"), "spec.storage.size must be a positive quantity"},
-		{"no image and no template", f(ws, "no-image", "spec: {displayName: nothing to run}"), "spec.image is required when spec.templateRef is not set"},
+		{"privileged container", f(ws, "privileged", "spec: {containerSecurityContext: {privileged: true}}"), "privileged containers are not allowed"},
 		{"image with whitespace", f(ws, "bad-image", "spec: {image: \"jupyter/base notebook\"}"), "spec.image must be an image reference without whitespace"},
 		{"oversize name", f(ws, strings.Repeat("a", 64), "spec: {image: jupyter/base-notebook}"), "metadata.name must be at most 63 characters"},
 		{"dotted name", f(ws, "alice.nb", "spec: {image: jupyter/base-notebook}"), "metadata.name must be a DNS-1123 label"},
