@@ -74,10 +74,10 @@ func coreCapabilities(in []Capability) []corev1.Capability {
 }
 
 // SELinuxOptions is corev1.SELinuxOptions with bounded strings; only a container type may be set.
-// +kubebuilder:validation:XValidation:rule="!has(self.user) || self.user == ''",message="seLinuxOptions.user may not be set on shared compute clusters",fieldPath=".user"
-// +kubebuilder:validation:XValidation:rule="!has(self.role) || self.role == ''",message="seLinuxOptions.role may not be set on shared compute clusters",fieldPath=".role"
-// +kubebuilder:validation:XValidation:rule="!has(self.level) || self.level == ''",message="seLinuxOptions.level may not be set on shared compute clusters: a level could share the MCS category of another organization's pods",fieldPath=".level"
-// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type in ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']",message="seLinuxOptions.type may only be container_t, container_init_t, container_kvm_t or container_engine_t",fieldPath=".type"
+// +kubebuilder:validation:XValidation:rule="!has(self.user) || size(self.user) == 0",message="seLinuxOptions.user may not be set on shared compute clusters",fieldPath=".user"
+// +kubebuilder:validation:XValidation:rule="!has(self.role) || size(self.role) == 0",message="seLinuxOptions.role may not be set on shared compute clusters",fieldPath=".role"
+// +kubebuilder:validation:XValidation:rule="!has(self.level) || size(self.level) == 0",message="seLinuxOptions.level may not be set on shared compute clusters: a level could share the MCS category of another organization's pods",fieldPath=".level"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || size(self.type) == 0 || self.type in ['container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']",message="seLinuxOptions.type may only be container_t, container_init_t, container_kvm_t or container_engine_t",fieldPath=".type"
 type SELinuxOptions struct {
 	// User is not allowed.
 	// +kubebuilder:validation:MaxLength=256
@@ -341,8 +341,8 @@ func (s *PodSecurityContext) Core() *corev1.PodSecurityContext {
 // Toleration is corev1.Toleration with bounded strings. A toleration must name a taint key: one
 // without a key (operator Exists) would tolerate every taint of the compute cluster, including
 // those that keep workspaces off control-plane and system nodes.
-// +kubebuilder:validation:XValidation:rule="has(self.key) && self.key != ''",message="a toleration must name a taint key: one without a key tolerates every taint of the shared compute cluster",fieldPath=".key"
-// +kubebuilder:validation:XValidation:rule="!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",message="a toleration with operator Exists must not set a value",fieldPath=".value"
+// +kubebuilder:validation:XValidation:rule="has(self.key) && size(self.key) != 0",message="a toleration must name a taint key: one without a key tolerates every taint of the shared compute cluster",fieldPath=".key"
+// +kubebuilder:validation:XValidation:rule="!has(self.operator) || self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",message="a toleration with operator Exists must not set a value",fieldPath=".value"
 type Toleration struct {
 	// Key is the taint key the toleration applies to.
 	// +kubebuilder:validation:MaxLength=317

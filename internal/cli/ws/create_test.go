@@ -41,9 +41,9 @@ func TestCreateOptionsWorkspace(t *testing.T) {
 		o       createOptions
 		wantErr string
 	}{
-		"bad cpu":                    {createOptions{image: "i", cpu: "lots"}, `invalid --cpu "lots"`},
-		"negative memory":            {createOptions{image: "i", memory: "-1Gi"}, `invalid --memory "-1Gi": must be positive`},
-		"zero storage":               {createOptions{image: "i", storage: "0"}, `invalid --storage "0": must be positive`},
+		"bad cpu":         {createOptions{image: "i", cpu: "lots"}, `invalid --cpu "lots"`},
+		"negative memory": {createOptions{image: "i", memory: "-1Gi"}, `invalid --memory "-1Gi": must be positive`},
+		"zero storage":    {createOptions{image: "i", storage: "0"}, `invalid --storage "0": must be positive`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := tc.o.workspace("nb")
