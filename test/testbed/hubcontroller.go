@@ -26,11 +26,15 @@ type HubController struct {
 	proc        *process
 	healthPort  int
 	metricsPort int
+	webhookPort int
+	webhook     *webhookCerts
 }
 
 // StartHubController starts the hub controller with the test bed's identity HubControllerUser
-// (group atrium:hub-controllers) on the provider workspace root:atrium, and waits until its
-// health endpoint answers.
+// (group atrium:hub-controllers) on the provider workspace root:atrium, waits until its health
+// endpoint answers, and configures its admission webhooks in root:atrium (served on loopback
+// with a certificate of the hub controller's own CA; kcp runs on loopback too) and waits until
+// kcp calls them.
 func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubController, error) {
 	if opts.Hub == nil {
 		return nil, errors.New("HubControllerOptions.Hub is required")
@@ -51,15 +55,21 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	if err := opts.Hub.WriteKubeconfig(kubeconfig, HubControllerUser, logicalcluster.NewPath("root:atrium")); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	h := &HubController{opts: opts, healthPort: ports[0], metricsPort: ports[1]}
+	certs, err := ensureWebhookCerts(filepath.Join(dir, "webhook"))
+	if err != nil {
+		return nil, err
+	}
+	h := &HubController{opts: opts, healthPort: ports[0], metricsPort: ports[1], webhookPort: ports[2], webhook: certs}
 	args := append([]string{
 		"--hub-kubeconfig=" + kubeconfig,
 		"--health-probe-bind-address=127.0.0.1:" + itoa(h.healthPort),
 		"--metrics-bind-address=127.0.0.1:" + itoa(h.metricsPort),
+		"--webhook-bind-address=127.0.0.1:" + itoa(h.webhookPort),
+		"--webhook-cert-dir=" + certs.Dir,
 		"--zap-log-level=debug",
 	}, opts.Args...)
 	h.proc = newProcess(name, bin, dir, opts.Hub.LogDir(), args...)
@@ -67,19 +77,30 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 		_ = h.Stop()
 		return nil, err
 	}
+	if err := configureWebhooks(ctx, opts.Hub, h.WebhookURL(), certs.CAData); err != nil {
+		_ = h.Stop()
+		return nil, err
+	}
 	return h, nil
 }
 
-// Restart starts the hub controller again (after Kill or Stop) and waits until it is healthy.
+// Restart starts the hub controller again (after Kill or Stop) and waits until it is ready:
+// /readyz answers once the webhook server serves too.
 func (h *HubController) Restart(ctx context.Context) error {
 	if err := h.proc.start(); err != nil {
 		return err
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", h.healthPort)
-	return waitFor(ctx, h.proc.name+" /healthz", 100*time.Millisecond, []*process{h.proc}, func(ctx context.Context) (bool, error) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", h.healthPort)
+	return waitFor(ctx, h.proc.name+" /readyz", 100*time.Millisecond, []*process{h.proc}, func(ctx context.Context) (bool, error) {
 		body, err := httpGet(ctx, url)
 		return err == nil && body == "ok", err
 	})
+}
+
+// WebhookURL is the base URL of the hub controller's admission webhooks, as configured in
+// root:atrium.
+func (h *HubController) WebhookURL() string {
+	return fmt.Sprintf("https://127.0.0.1:%d", h.webhookPort)
 }
 
 // Kill stops the hub controller with SIGKILL, as a crash would.
