@@ -54,7 +54,9 @@ func deleteAfter(t *testing.T, org string, obj client.Object) {
 	})
 }
 
-func mergePatch(s string) client.Patch { return client.RawPatch("application/merge-patch+json", []byte(s)) }
+func mergePatch(s string) client.Patch {
+	return client.RawPatch("application/merge-patch+json", []byte(s))
+}
 
 func creatorPatch(value string) client.Patch {
 	return mergePatch(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, creator, value))
@@ -203,7 +205,9 @@ func TestOwnerOnlyAdminGrantedByHand(t *testing.T) {
 	// frank becomes a member by hand: RBAC lets him edit workspaces, OwnerOnly does not.
 	out, err := kubectl(t, aliceKC, "", "create", "clusterrolebinding", "frank-member", "--clusterrole=atrium:org-member", "--user="+opsUser)
 	require.NoError(t, err, out)
-	t.Cleanup(func() { _, _ = kubectl(t, aliceKC, "", "delete", "clusterrolebinding", "frank-member", "frank-admin", "--ignore-not-found") })
+	t.Cleanup(func() {
+		_, _ = kubectl(t, aliceKC, "", "delete", "clusterrolebinding", "frank-member", "frank-admin", "--ignore-not-found")
+	})
 	stop := mergePatch(`{"spec":{"desiredStatus":"Stopped"}}`)
 	var err2 error
 	require.NoError(t, wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
