@@ -235,6 +235,7 @@ func Run(ctx context.Context, opts Options) error {
 		DefaultAccessStrategy: opts.DefaultAccessStrategy,
 		AgentVersion:          opts.AgentVersion,
 		Shards:                provider.URLs,
+		FieldManager:          heartbeatFieldManager(opts.ClusterName, opts.EndpointSlice),
 		OnBeat:                beats.record,
 	})
 	if err != nil {
