@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/kcp-dev/logicalcluster/v3"
+	mcpcache "github.com/kcp-dev/multicluster-provider/pkg/cache"
 	"github.com/kcp-dev/multicluster-provider/pkg/provider"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,4 +134,16 @@ func TestNew(t *testing.T) {
 	require.ErrorContains(t, err, "EndpointSlice is required")
 	_, err = New(&rest.Config{Host: "https://127.0.0.1:1"}, Options{EndpointSlice: "x"})
 	require.ErrorContains(t, err, "Scheme is required")
+}
+
+// TestUpstreamAPIReaderIsTheCache pins why LiveReader exists: the upstream provider's clusters
+// answer GetAPIReader with their cache (multicluster-provider v0.7.1), which cannot confirm that
+// an object is gone. If this fails, upstream offers a live reader: use it and drop LiveReader.
+func TestUpstreamAPIReaderIsTheCache(t *testing.T) {
+	cfg := &rest.Config{Host: "https://127.0.0.1:1/services/apiexport/x/workspaces.atrium.dev"}
+	wildcard, err := mcpcache.NewWildcardCache(cfg, cache.Options{Scheme: runtime.NewScheme()})
+	require.NoError(t, err)
+	cl, err := mcpcache.NewScopedCluster(cfg, logicalcluster.Name("acme-cluster"), wildcard, runtime.NewScheme(), nil)
+	require.NoError(t, err)
+	assert.Same(t, any(cl.GetCache()), any(cl.GetAPIReader()), "the upstream API reader is the scoped cache")
 }

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -219,4 +220,24 @@ func orgCluster(t *testing.T, name string) string {
 	}
 	t.Fatalf("organization %s not found", name)
 	return ""
+}
+
+// TestTrapNoMutatingAdmissionPolicy pins that kcp v0.31.2 serves no MutatingAdmissionPolicy
+// (kcp v0.32 brings it): recording the creator takes the hub's mutating webhook
+// (hub/admission). If this fails, a MutatingAdmissionPolicy in root:atrium could stamp the
+// creator without a webhook server.
+func TestTrapNoMutatingAdmissionPolicy(t *testing.T) {
+	dc, err := discovery.NewDiscoveryClientForConfig(env.Hub.ClusterConfig(bootstrap.OrgPath("acme")))
+	require.NoError(t, err)
+	for _, version := range []string{"v1", "v1beta1", "v1alpha1"} {
+		list, err := dc.ServerResourcesForGroupVersion("admissionregistration.k8s.io/" + version)
+		if err != nil {
+			continue // the version is not served at all
+		}
+		for _, r := range list.APIResources {
+			if r.Name == "mutatingadmissionpolicies" {
+				t.Fatalf("kcp serves mutatingadmissionpolicies at admissionregistration.k8s.io/%s: the creator could be recorded by a policy in root:atrium; see docs/development.md", version)
+			}
+		}
+	}
 }
