@@ -24,6 +24,17 @@ type webhookCerts struct {
 	CAData []byte
 }
 
+// WebhookCertDir fills dir with a serving certificate for 127.0.0.1 (tls.crt, tls.key) and the
+// CA that signs it (ca.crt), for an atrium-hub --webhook-cert-dir; existing files are kept. It
+// returns the CA, PEM-encoded.
+func WebhookCertDir(dir string) ([]byte, error) {
+	w, err := ensureWebhookCerts(dir)
+	if err != nil {
+		return nil, err
+	}
+	return w.CAData, nil
+}
+
 // ensureWebhookCerts creates the files under dir, or reuses them (a restarted or resumed hub
 // controller keeps its certificate, so kcp's configured CA bundle stays valid).
 func ensureWebhookCerts(dir string) (*webhookCerts, error) {
