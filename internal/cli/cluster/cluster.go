@@ -26,7 +26,7 @@ selects the shard and an APIExportEndpointSlice of the export with that partitio
 agent per shard a compute cluster serves.`,
 		Example: `  atrium cluster register east --agent-user system:serviceaccount:default:agent-east
   atrium cluster register west --agent-user agent-west --shard shard-1`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if user == "" {
 				return fmt.Errorf("--agent-user is required: the identity the agent of %s uses at the hub", args[0])
