@@ -101,7 +101,7 @@ func configureWebhooks(ctx context.Context, hub *Hub, url string, caData []byte)
 			return probe.Annotations[workspacesv1alpha1.AnnotationCreatedBy] == HubAdminUser, nil
 		})
 		if err != nil {
-			return fmt.Errorf("kcp does not call the hub's webhooks for %s (last: %v): %w", o.Path, last, err)
+			return fmt.Errorf("kcp does not call the hub's webhooks for %s (last: %w): %w", o.Path, last, err)
 		}
 	}
 	return nil
