@@ -2,15 +2,22 @@ package bootstrap
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	topologyv1alpha1 "github.com/kcp-dev/sdk/apis/topology/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/internal/kcp"
@@ -60,5 +67,64 @@ func EnsureShardSlice(ctx context.Context, cfg *rest.Config, shard string) (stri
 	if err := apply(ctx, c, slice); err != nil {
 		return "", wrapHubError("failed to create the endpoint slice of shard "+shard, err)
 	}
+	if err := dropForeignEndpoints(ctx, cfg, c, name); err != nil {
+		return "", err
+	}
 	return name, nil
+}
+
+// dropForeignEndpoints removes from a partitioned slice the URLs of shards outside its
+// partition. kcp v0.31.2 lists them on creation and keeps them: each shard's URL controller
+// sees the new slice before kcp has written the partition's selector into its status (an empty
+// selector matches every shard), so a shard that hosts bound organizations adds its URL, and
+// once the selector is there a shard outside the partition that still has consumers leaves its
+// URL in place ("on the way to be orphaned"). A per-shard agent would then follow every shard.
+// The removal holds: a shard outside the partition never adds its URL again.
+func dropForeignEndpoints(ctx context.Context, cfg *rest.Config, c client.Client, name string) error {
+	shards, err := kcp.ListShards(ctx, cfg)
+	if err != nil {
+		return wrapHubError("failed to list the kcp shards", err)
+	}
+	var last error
+	quiet := 0
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		slice := &apisv1alpha1.APIExportEndpointSlice{}
+		if last = c.Get(ctx, client.ObjectKey{Name: name}, slice); last != nil {
+			return false, nil
+		}
+		if slice.Status.ShardSelector == "" {
+			last = errors.New("kcp has not resolved the partition's shard selector yet")
+			return false, nil
+		}
+		selector, err := labels.Parse(slice.Status.ShardSelector)
+		if err != nil {
+			return false, fmt.Errorf("endpoint slice %s has an invalid shard selector %q: %w", name, slice.Status.ShardSelector, err)
+		}
+		var ops []string
+		for i := len(slice.Status.APIExportEndpoints) - 1; i >= 0; i-- {
+			url := slice.Status.APIExportEndpoints[i].URL
+			for _, sh := range shards {
+				if sh.Spec.VirtualWorkspaceURL != "" && strings.HasPrefix(url, strings.TrimSuffix(sh.Spec.VirtualWorkspaceURL, "/")+"/") && !selector.Matches(labels.Set(sh.Labels)) {
+					quoted, _ := json.Marshal(url)
+					ops = append(ops, fmt.Sprintf(`{"op":"test","path":"/status/endpoints/%d/url","value":%s},{"op":"remove","path":"/status/endpoints/%d"}`, i, quoted, i))
+				}
+			}
+		}
+		if len(ops) == 0 {
+			// Quiet for a few polls: no URL controller is still acting on the slice's creation.
+			quiet++
+			return quiet >= 8, nil
+		}
+		quiet = 0
+		last = fmt.Errorf("URLs of shards outside the partition keep appearing (%d removed last)", len(ops))
+		patch := client.RawPatch(types.JSONPatchType, []byte("["+strings.Join(ops, ",")+"]"))
+		if err := c.Status().Patch(ctx, slice, patch); err != nil {
+			last = err
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("endpoint slice %s lists shards outside its partition (last: %w): %w", name, last, err)
+	}
+	return nil
 }

@@ -17,7 +17,10 @@ import (
 	"github.com/kcp-dev/multicluster-provider/pkg/provider"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -41,8 +44,10 @@ type Options struct {
 type Provider struct {
 	*provider.Provider
 
-	scheme *runtime.Scheme
-	log    logr.Logger
+	config        *rest.Config
+	endpointSlice string
+	scheme        *runtime.Scheme
+	log           logr.Logger
 
 	mu   sync.Mutex
 	urls []string
@@ -68,9 +73,11 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		opts.Log = &l
 	}
 	p := &Provider{
-		scheme: opts.Scheme,
-		log:    opts.Log.WithValues("endpointSlice", opts.EndpointSlice),
-		live:   map[string]client.Client{},
+		config:        rest.CopyConfig(cfg),
+		endpointSlice: opts.EndpointSlice,
+		scheme:        opts.Scheme,
+		log:           opts.Log.WithValues("endpointSlice", opts.EndpointSlice),
+		live:          map[string]client.Client{},
 	}
 	ready := provider.ConditionReadyFunc("Ready")
 	inner, err := provider.NewProvider(rest.CopyConfig(cfg), opts.EndpointSlice, provider.Options{
@@ -100,6 +107,40 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	}
 	p.Provider = inner
 	return p, nil
+}
+
+// Start runs kcp's provider, and beside it a watch for the deletion of the endpoint slice: the
+// provider stops every shard's watches when the slice is deleted but, as when one URL leaves,
+// keeps the logical clusters engaged, and a slice created again (kcp re-creates an export's
+// own slice) would find them there and engage none afresh.
+func (p *Provider) Start(ctx context.Context, aware multicluster.Aware) error {
+	sliceCache, err := cache.New(p.config, cache.Options{
+		Scheme: p.scheme,
+		ByObject: map[client.Object]cache.ByObject{
+			&apisv1alpha1.APIExportEndpointSlice{}: {Field: fields.SelectorFromSet(fields.Set{"metadata.name": p.endpointSlice})},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the cache of endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	informer, err := sliceCache.GetInformer(ctx, &apisv1alpha1.APIExportEndpointSlice{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("failed to watch endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(any) {
+			p.log.Info("endpoint slice deleted; disengaging every logical cluster")
+			p.followed(nil)
+		},
+	}); err != nil {
+		return fmt.Errorf("failed to watch endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	go func() {
+		if err := sliceCache.Start(ctx); err != nil {
+			p.log.Error(err, "watch of the endpoint slice ended")
+		}
+	}()
+	return p.Provider.Start(ctx, aware)
 }
 
 // newCluster makes the cluster the provider engages for a logical cluster seen at the shard

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
-	topologyv1alpha1 "github.com/kcp-dev/sdk/apis/topology/v1alpha1"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -318,17 +317,6 @@ func mirrorOf(ctx context.Context, t *testing.T, cluster, ns, name string) types
 	lw := &computev1alpha1.LocalWorkspace{}
 	require.NoError(t, localClient(t, cluster).Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, lw))
 	return lw.UID
-}
-
-// partitionSelects points the Partition of a shard slice at the shard called shard (a name
-// no shard has empties the slice).
-func partitionSelects(ctx context.Context, t *testing.T, partition, shard string) {
-	t.Helper()
-	patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"selector":{"matchLabels":{%q:%q}}}}`, kcp.ShardNameLabel, shard)))
-	p := &unstructured.Unstructured{}
-	p.SetGroupVersionKind(topologyv1alpha1.SchemeGroupVersion.WithKind("Partition"))
-	p.SetName(partition)
-	require.NoError(t, providerClient(t).Patch(ctx, p, patch))
 }
 
 // releaseHeartbeat gives up everything an agent's heartbeat field manager owns in its

@@ -11,10 +11,14 @@ import (
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	topologyv1alpha1 "github.com/kcp-dev/sdk/apis/topology/v1alpha1"
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
@@ -302,10 +306,9 @@ func atrium(t *testing.T, args ...string) result {
 
 // TestPerShardAgent dedicates west's agent to shard-1: `atrium cluster register --shard`
 // creates the shard's Partition and partitioned endpoint slice, and an agent started with that
-// --endpoint-slice follows shard-1 only and serves globex's workspaces there. When the
-// partition stops selecting shard-1 the URL leaves that slice: the agent disengages globex,
-// deletes nothing (the workspace's pod keeps running), and when the partition selects shard-1
-// again it engages globex afresh, so a stop made meanwhile reaches the cluster.
+// --endpoint-slice follows shard-1 only and serves globex's workspaces there. When the slice is
+// deleted the agent disengages globex and deletes nothing (the workspace's pod keeps running);
+// when the slice is back it engages globex afresh, so a stop made meanwhile reaches the cluster.
 func TestPerShardAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -314,14 +317,16 @@ func TestPerShardAgent(t *testing.T) {
 	create(t, shardTenant, shardOrg, newWorkspace(name, shardTenant, "west"))
 	waitHub(t, shardOrg, name, 3*time.Minute, "Available on west", available)
 
-	out := atrium(t, "cluster", "register", "west", "--agent-user", testbed.AgentUser("west"), "--shard", otherShard, "--kubeconfig", env.Hub.Kubeconfig)
-	require.NoError(t, out.err)
+	register := func() {
+		out := atrium(t, "cluster", "register", "west", "--agent-user", testbed.AgentUser("west"), "--shard", otherShard, "--kubeconfig", env.Hub.Kubeconfig)
+		require.NoError(t, out.err)
+		require.Contains(t, out.stdout, "--endpoint-slice="+bootstrap.ShardSliceName(otherShard))
+	}
+	register()
 	slice := bootstrap.ShardSliceName(otherShard)
-	require.Contains(t, out.stdout, "--endpoint-slice="+slice)
-	waitFor(t, time.Minute, "the partitioned slice lists shard-1 only", func(ctx context.Context) (bool, error) {
-		urls, err := sliceURLs(ctx, t, slice)
-		return onlyShards(t, urls, otherShard), err
-	})
+	urls, err := sliceURLs(ctx, t, slice)
+	require.NoError(t, err)
+	require.True(t, onlyShards(t, urls, otherShard), "the partitioned slice lists shard-1 only: %v", urls)
 
 	// Replace west's all-shards agent by one dedicated to shard-1. Its heartbeat entries go
 	// with it (an operator retiring an agent release does the same, see the operator guide).
@@ -347,13 +352,12 @@ func TestPerShardAgent(t *testing.T) {
 		return onlyShards(t, s, otherShard), err
 	})
 	stopStart(ctx, t, shardTenant, shardOrg, name, "west")
+	agentPID := dedicated.PID()
 
-	// shard-1 leaves the partition: the agent disengages globex and deletes nothing.
-	partitionSelects(ctx, t, slice, "no-such-shard")
-	waitFor(t, time.Minute, "the partitioned slice is empty", func(ctx context.Context) (bool, error) {
-		urls, err := sliceURLs(ctx, t, slice)
-		return len(urls) == 0, err
-	})
+	// The slice deleted: the agent disengages globex and deletes nothing.
+	sc, err := client.New(kcp.ConfigForCluster(env.Hub.Config, logicalcluster.NewPath(exports.ProviderWorkspace)), client.Options{Scheme: sliceScheme})
+	require.NoError(t, err)
+	require.NoError(t, sc.Delete(ctx, &apisv1alpha1.APIExportEndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: slice}}))
 	waitFor(t, time.Minute, "west reports following no shard", func(ctx context.Context) (bool, error) {
 		s, err := reportedShards(ctx, t, "west")
 		return len(s) == 0, err
@@ -370,18 +374,62 @@ func TestPerShardAgent(t *testing.T) {
 	}
 	require.Equal(t, mirrorUID, mirrorOf(ctx, t, "west", ns, name), "the mirror is the same object")
 
-	// shard-1 back: the agent engages globex afresh and the stop made meanwhile arrives.
+	// The slice back: the agent engages globex afresh and the stop made meanwhile arrives.
 	start := time.Now()
-	partitionSelects(ctx, t, slice, otherShard)
-	waitHub(t, shardOrg, name, 2*time.Minute, "Stopped once shard-1 is back", phase(workspacesv1alpha1.WorkspacePhaseStopped))
+	register()
+	waitHub(t, shardOrg, name, 2*time.Minute, "Stopped once the slice is back", phase(workspacesv1alpha1.WorkspacePhaseStopped))
 	waitFor(t, time.Minute, "the Deployment scaled to zero", func(ctx context.Context) (bool, error) {
 		r, err := deploymentReplicas(ctx, localClient(t, "west"), ns, name)
 		return r == 0, err
 	})
-	t.Logf("a stop made while shard-1 was out of the partition reached west %v after it was back", time.Since(start).Round(time.Millisecond))
+	t.Logf("a stop made while the slice was gone reached west %v after it was back", time.Since(start).Round(time.Millisecond))
 	setDesired(ctx, t, shardTenant, shardOrg, name, workspacesv1alpha1.DesiredStatusRunning)
 	waitHub(t, shardOrg, name, 2*time.Minute, "Available again", available)
 	require.Equal(t, mirrorUID, mirrorOf(ctx, t, "west", ns, name), "still the same mirror")
+	require.Equal(t, agentPID, dedicated.PID(), "the agent did not restart")
+}
+
+// TestTrapPartitionedSliceListsForeignShards pins a kcp v0.31.2 race that
+// bootstrap.EnsureShardSlice works around: a partitioned endpoint slice created while other
+// shards host bound organizations lists those shards too (their URL controllers see the slice
+// before its shard selector is resolved) and keeps them. If this fails repeatedly, kcp resolves
+// the selector first: drop dropForeignEndpoints (docs/development.md).
+func TestTrapPartitionedSliceListsForeignShards(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ensureShardOrg(t)
+	const name = "atrium-trap-partition"
+	c := providerClient(t)
+	partition := &unstructured.Unstructured{}
+	partition.SetGroupVersionKind(topologyv1alpha1.SchemeGroupVersion.WithKind("Partition"))
+	partition.SetName(name)
+	require.NoError(t, unstructured.SetNestedStringMap(partition.Object, map[string]string{kcp.ShardNameLabel: otherShard}, "spec", "selector", "matchLabels"))
+	require.NoError(t, c.Create(ctx, partition))
+	t.Cleanup(func() { _ = c.Delete(context.Background(), partition) })
+	slice := &apisv1alpha1.APIExportEndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: apisv1alpha1.APIExportEndpointSliceSpec{
+			APIExport: apisv1alpha1.ExportBindingReference{Path: exports.ProviderWorkspace, Name: exports.ExportName},
+			Partition: name,
+		},
+	}
+	sc, err := client.New(kcp.ConfigForCluster(env.Hub.Config, logicalcluster.NewPath(exports.ProviderWorkspace)), client.Options{Scheme: sliceScheme})
+	require.NoError(t, err)
+	require.NoError(t, sc.Create(ctx, slice))
+	t.Cleanup(func() { _ = sc.Delete(context.Background(), slice) })
+	var urls []string
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		urls, _ = sliceURLs(ctx, t, name)
+		for _, u := range urls {
+			if strings.HasPrefix(u, shardURL(t, testbed.RootShard)+"/") {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("a new partitioned slice for shard-1 did not list root, which hosts bound organizations (urls %v): kcp may have fixed the race; if this repeats, drop bootstrap's dropForeignEndpoints", urls)
+	}
 }
 
 // TestShardLeavesWhileWorkspacesRun is the endpoint slice losing a shard: globex, the only
