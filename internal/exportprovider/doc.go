@@ -15,6 +15,8 @@
 //     shard's watches but keeps its clusters engaged, with caches that no longer change), and
 //     engaging none through a URL that is no longer in it.
 //
-// Both gaps are upstream's at v0.7.1: TestUpstreamAPIReaderIsTheCache pins the first, and
-// test/e2e/shards' TestPerShardAgent fails without the second (docs/development.md).
+// Both gaps are upstream's at v0.7.1: TestUpstreamAPIReaderIsTheCache pins the first; the
+// second is read from the provider's code (its delete and URL-removal paths never remove
+// clusters), tested here by unit tests and end to end by test/e2e/shards' TestPerShardAgent
+// (docs/development.md).
 package exportprovider
