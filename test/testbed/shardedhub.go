@@ -101,10 +101,7 @@ type shardedPKI struct {
 	// RequestHeaderCA signs the front proxy's client certificate (ProxyCert, ProxyKey); shards
 	// trust X-Remote-User headers only on connections that present it.
 	RequestHeaderCA, ProxyCert, ProxyKey string
-	// CacheClientCert and CacheClientKey (signed by CA, group system:masters) authenticate the
-	// shards at the cache server, which since kcp v0.31 requires client certificates.
-	CacheClientCert, CacheClientKey string
-	CAData                          []byte
+	CAData                               []byte
 }
 
 // hubLayout files tell a single kcp from a sharded hub in a kept state dir.
@@ -222,8 +219,6 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		RequestHeaderCA: filepath.Join(dir, "requestheader-ca.crt"),
 		ProxyCert:       filepath.Join(dir, "front-proxy-client.crt"),
 		ProxyKey:        filepath.Join(dir, "front-proxy-client.key"),
-		CacheClientCert: filepath.Join(dir, "cache-client.crt"),
-		CacheClientKey:  filepath.Join(dir, "cache-client.key"),
 	}
 	if data, err := os.ReadFile(p.CA); err == nil {
 		p.CAData = data
@@ -248,10 +243,6 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 	if err != nil {
 		return p, err
 	}
-	cacheCert, cacheKey, err := ca.clientCert("kcp-cache-client", "system:masters")
-	if err != nil {
-		return p, err
-	}
 	p.CAData = ca.PEM
 	files := []struct {
 		path string
@@ -262,8 +253,6 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		{p.RequestHeaderCA, requestHeaderCA.PEM},
 		{p.ProxyCert, proxyCert},
 		{p.ProxyKey, proxyKey},
-		{p.CacheClientCert, cacheCert},
-		{p.CacheClientKey, cacheKey},
 		// The CA last: its presence marks a complete set.
 		{p.CA, p.CAData},
 	}
@@ -316,18 +305,8 @@ func (s *shardedHub) writeKubeconfigs(tokens *tokenFile) error {
 		}
 		return writeKubeconfig(path, context, restConfig(host, s.pki.CAData, token))
 	}
-	// The shards reach the cache server with a client certificate of the hub's CA.
-	cacheCert, err := os.ReadFile(s.pki.CacheClientCert)
-	if err != nil {
-		return fmt.Errorf("failed to read the cache client certificate: %w", err)
-	}
-	cacheKey, err := os.ReadFile(s.pki.CacheClientKey)
-	if err != nil {
-		return fmt.Errorf("failed to read the cache client key: %w", err)
-	}
-	cacheCfg := restConfig(fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache), s.pki.CAData, "")
-	cacheCfg.CertData, cacheCfg.KeyData = cacheCert, cacheKey
-	if err := writeKubeconfig(s.cacheKubeconfig(), "base", cacheCfg); err != nil {
+	// The cache server has no authentication: shards reach it with the CA only.
+	if err := write(s.cacheKubeconfig(), "", fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache)); err != nil {
 		return err
 	}
 	if err := write(s.rootShardKubeconfig(), shardAdminUser, s.shardURL(0)); err != nil {
@@ -396,7 +375,6 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 		"--secure-port=" + itoa(s.ports.Cache),
 		"--embedded-etcd-client-port=" + itoa(s.ports.CacheEtcdClient),
 		"--embedded-etcd-peer-port=" + itoa(s.ports.CacheEtcdPeer),
-		"--client-ca-file=" + s.pki.CA,
 	}, serving...)...)
 
 	s.shards = nil
