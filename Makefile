@@ -26,9 +26,15 @@ KUBE_VERSION := v1.35.1
 ETCD_VERSION := v3.6.16
 KWOK_VERSION := v0.8.0
 kubever = -X $(1).gitVersion=$(2) -X $(1).gitMajor=$(word 2,$(subst ., ,$(subst v,v ,$(3)))) -X $(1).gitMinor=$(word 2,$(subst ., ,$(3))) -X $(1).gitTreeState=clean
-KCP_LDFLAGS  := $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION)+kcp-$(KCP_VERSION),$(KUBE_VERSION)) \
+# The tools are linked without symbol table and DWARF (-s -w), as Kubernetes releases are: stack
+# traces keep their function names and lines, and linking kcp takes about 30% less CPU (17.5 s
+# against 24.8 s, measured) for a binary of 121 MB instead of 173 MB.
+TOOL_LDFLAGS := -s -w
+KCP_LDFLAGS  := $(TOOL_LDFLAGS) \
+                $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION)+kcp-$(KCP_VERSION),$(KUBE_VERSION)) \
                 $(call kubever,k8s.io/client-go/pkg/version,$(KUBE_VERSION)+kcp-$(KCP_VERSION),$(KUBE_VERSION))
-KUBE_LDFLAGS := $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION),$(KUBE_VERSION)) \
+KUBE_LDFLAGS := $(TOOL_LDFLAGS) \
+                $(call kubever,k8s.io/component-base/version,$(KUBE_VERSION),$(KUBE_VERSION)) \
                 $(call kubever,k8s.io/client-go/pkg/version,$(KUBE_VERSION),$(KUBE_VERSION))
 
 $(KCP_TOOLS) &: $(call tooldeps,kcp)
@@ -43,22 +49,28 @@ $(KUBE_TOOLS) &: $(call tooldeps,kube)
 
 $(BIN)/etcd: $(call tooldeps,etcd)
 	@echo ">> building etcd (go.etcd.io/etcd/server/v3 $(ETCD_VERSION))"
-	cd hack/tools/etcd && $(GO) build -o $@ go.etcd.io/etcd/server/v3
+	cd hack/tools/etcd && $(GO) build -ldflags '$(TOOL_LDFLAGS)' -o $@ go.etcd.io/etcd/server/v3
 
 $(BIN)/kwok: $(call tooldeps,kwok)
 	@echo ">> building kwok (sigs.k8s.io/kwok $(KWOK_VERSION))"
-	cd hack/tools/kwok && $(GO) build -o $@ sigs.k8s.io/kwok/cmd/kwok
+	cd hack/tools/kwok && $(GO) build -ldflags '$(TOOL_LDFLAGS)' -o $@ sigs.k8s.io/kwok/cmd/kwok
 
 $(BIN)/controller-gen: $(call tooldeps,controller-gen)
 	@echo ">> building controller-gen"
-	cd hack/tools/controller-gen && $(GO) build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+	cd hack/tools/controller-gen && $(GO) build -ldflags '$(TOOL_LDFLAGS)' -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 
 $(BIN)/golangci-lint: $(call tooldeps,golangci-lint)
 	@echo ">> building golangci-lint"
-	cd hack/tools/golangci-lint && $(GO) build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	cd hack/tools/golangci-lint && $(GO) build -ldflags '$(TOOL_LDFLAGS)' -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+# TOOLS_JOBS tool modules are built at once (each `go build` already keeps every CPU busy while
+# it compiles; a second one fills the gaps while the first links). hack/measure-tools.sh
+# measures both ways from an empty build cache.
+TOOLS_JOBS ?= 1
 
 .PHONY: tools
-tools: $(TOOLS) ## Build the test bed (kcp, etcd, kube-*, kwok) and code tools into bin/ from Go modules, when missing or out of date.
+tools: ## Build the test bed (kcp, etcd, kube-*, kwok) and code tools into bin/ from Go modules, when missing or out of date.
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(TOOLS)
 
 # ---- build ----
 .PHONY: build
@@ -80,18 +92,30 @@ TEST_FLAGS   ?=
 # Everything outside test/, plus the test bed's own tests (its TCP proxy), which need no test bed.
 UNIT_PKGS     = $$($(GO) list ./... | grep -v /test/) ./test/testbed/
 
+# `make test` runs its stages one after the other, also under `make -j` (GNU make 4.3 has no
+# .WAIT): lint, the unit tests and the e2e suites each keep both CPUs busy, and two of them at once
+# only slow each other down until the e2e suites' waits time out.
 .PHONY: test
-test: tools build lint test-unit test-fuzz-short test-e2e ## Run everything CI runs: lint, unit tests (race detector), a short fuzz run and the e2e suites on the real test bed.
+test: ## Run everything CI runs: lint, unit tests (race detector), a short fuzz run and the e2e suites on the real test bed.
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-fuzz-short
+	@$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-unit
 test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no test bed, with the race detector.
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(UNIT_PKGS)
 
 # -count=1: e2e results must never come from Go's test cache, which does not see the binaries
-# the suites start (bin/atrium-agent, bin/kcp, ...).
+# the suites start (bin/atrium-agent, bin/kcp, ...). E2E_PARALLEL packages (each with its own
+# test bed) run at once; it also bounds how many of their test binaries are built at once.
+E2E_PARALLEL ?= 2
+
 .PHONY: test-e2e
 test-e2e: tools build ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
+	$(GO) test -count=1 -p $(E2E_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
 
 .PHONY: test-fuzz-short
 test-fuzz-short: ## Fuzz every parser of tenant input briefly (3s each), as part of make test.
@@ -147,6 +171,10 @@ bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENC
 $(BIN)/govulncheck: $(call tooldeps,govulncheck)
 	@echo ">> building govulncheck (golang.org/x/vuln v1.8.0)"
 	cd hack/tools/govulncheck && $(GO) build -o $@ golang.org/x/vuln/cmd/govulncheck
+
+.PHONY: flakehunt
+flakehunt: ## Run `make test-e2e` RUNS (5) times and the fault suite's short form FAULT_RUNS (10) times in a row, LOAD (0) busy loops beside; times and failures in _output/flakehunt/.
+	hack/flakehunt.sh
 
 .PHONY: test-faults
 test-faults: tools build ## Run the full fault and bad-input suite (ATRIUM_FAULTS=full) on the real test bed and print its table.

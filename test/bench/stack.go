@@ -54,17 +54,8 @@ type Stack struct {
 	ide   *httptest.Server
 }
 
-// pprofArg returns the --pprof-bind-address flag of a measured process on a free loopback port
-// and records its URL under name.
-func (s *Stack) pprofArg(name string) (string, error) {
-	port, err := testbed.FreePort()
-	if err != nil {
-		return "", fmt.Errorf("failed to find a port for the pprof endpoint of %s: %w", name, err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s.Pprof[name] = "http://" + addr
-	return "--pprof-bind-address=" + addr, nil
-}
+// pprofFlag is the flag of a measured process's pprof endpoint; the test bed gives it a port.
+const pprofFlag = "--pprof-bind-address"
 
 // StartStack bootstraps the hub and starts the hub controller and the agents on env, the way
 // test/e2e/hub and `atrium dev up` do.
@@ -81,31 +72,25 @@ func StartStack(ctx context.Context, env *testbed.Env) (*Stack, error) {
 		if err := bootstrap.RegisterAgent(ctx, env.Hub.Config, name, testbed.AgentUser(name)); err != nil {
 			return nil, fmt.Errorf("failed to register the agent of %s: %w", name, err)
 		}
-		pprof, err := s.pprofArg("agent-" + name)
-		if err != nil {
-			return nil, err
-		}
 		a, err := testbed.StartAgent(ctx, testbed.AgentOptions{Hub: env.Hub, Cluster: cluster, Args: []string{
 			"--heartbeat-period=" + heartbeatPeriod.String(), "--default-access-strategy=" + strategyName,
-			"--labels=region=" + name, "--zap-log-level=info", pprof,
-		}})
+			"--labels=region=" + name, "--zap-log-level=info",
+		}, AddrFlags: []string{pprofFlag}})
 		if err != nil {
 			return nil, err
 		}
 		s.Agents[name] = a
-		if err := testbed.InstallAccessStrategy(ctx, cluster, testbed.LoopbackStrategy(s.ide.URL, "")); err != nil {
+		s.Pprof["agent-"+name] = a.AddrURL(pprofFlag)
+		if err := testbed.InstallAccessStrategy(ctx, cluster, testbed.LoopbackStrategy(s.ide.URL, ""), a); err != nil {
 			return nil, err
 		}
 	}
-	pprof, err := s.pprofArg("hub-controller")
-	if err != nil {
-		return nil, err
-	}
-	h, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--zap-log-level=info", pprof}})
+	h, err := testbed.StartHubController(ctx, testbed.HubControllerOptions{Hub: env.Hub, Args: []string{"--zap-log-level=info"}, AddrFlags: []string{pprofFlag}})
 	if err != nil {
 		return nil, err
 	}
 	s.HubController = h
+	s.Pprof["hub-controller"] = h.AddrURL(pprofFlag)
 	return s, nil
 }
 

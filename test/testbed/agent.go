@@ -23,14 +23,16 @@ type AgentOptions struct {
 	// the hub through: its hub kubeconfig names it as proxy-url, so every hub connection, to
 	// the provider workspace and to the virtual workspaces alike, can be cut there.
 	HubProxy string
+	// AddrFlags are more of the agent's flags that take a loopback address (e.g.
+	// --pprof-bind-address); the test bed gives each a port it holds, and AddrURL returns it.
+	// The health and metrics addresses are always set.
+	AddrFlags []string
 }
 
 // Agent is a running atrium-agent process (bin/atrium-agent, built by `make build`).
 type Agent struct {
-	opts        AgentOptions
-	proc        *process
-	healthPort  int
-	metricsPort int
+	opts AgentOptions
+	ctrl *controller
 }
 
 // StartAgent starts the agent of opts.Cluster with the test bed's identities (AgentUser on the
@@ -64,20 +66,17 @@ func StartAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	if err := opts.Cluster.WriteKubeconfig(localKubeconfig, ComputeAgentUser); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	a := &Agent{opts: opts, healthPort: ports[0], metricsPort: ports[1]}
 	args := append([]string{
 		"--cluster-name=" + opts.Cluster.Name,
 		"--hub-kubeconfig=" + hubKubeconfig,
 		"--kubeconfig=" + localKubeconfig,
-		"--health-probe-bind-address=127.0.0.1:" + itoa(a.healthPort),
-		"--metrics-bind-address=127.0.0.1:" + itoa(a.metricsPort),
 		"--zap-log-level=debug",
 	}, opts.Args...)
-	a.proc = newProcess(name, bin, dir, opts.Cluster.LogDir(), args...)
+	ctrl, err := newController(name, bin, dir, opts.Cluster.LogDir(), args, opts.AddrFlags)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: opts, ctrl: ctrl}
 	if err := a.Restart(ctx); err != nil {
 		_ = a.Stop()
 		return nil, err
@@ -85,32 +84,27 @@ func StartAgent(ctx context.Context, opts AgentOptions) (*Agent, error) {
 	return a, nil
 }
 
-// Restart starts the agent again (after Kill or Stop) and waits until it is healthy.
-func (a *Agent) Restart(ctx context.Context) error {
-	if err := a.proc.start(); err != nil {
-		return err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", a.healthPort)
-	return waitFor(ctx, a.proc.name+" /healthz", 100*time.Millisecond, []*process{a.proc}, func(ctx context.Context) (bool, error) {
-		body, err := httpGet(ctx, url)
-		return err == nil && body == "ok", err
-	})
-}
+// Restart starts the agent again (after Kill or Stop) and waits until it is healthy. A port of
+// the agent that another program took meanwhile is replaced: read the URLs after Restart.
+func (a *Agent) Restart(ctx context.Context) error { return a.ctrl.start(ctx) }
 
 // Kill stops the agent with SIGKILL, as a crash would.
-func (a *Agent) Kill() error { return a.proc.kill() }
+func (a *Agent) Kill() error { return a.ctrl.proc.kill() }
 
 // Stop stops the agent gracefully.
-func (a *Agent) Stop() error { return a.proc.stop(10 * time.Second) }
+func (a *Agent) Stop() error { return a.ctrl.stop(10 * time.Second) }
 
 // PID returns the agent's PID, or 0.
-func (a *Agent) PID() int { return a.proc.PID() }
+func (a *Agent) PID() int { return a.ctrl.proc.PID() }
 
 // LogPath is the agent's log file.
-func (a *Agent) LogPath() string { return a.proc.logPath }
+func (a *Agent) LogPath() string { return a.ctrl.proc.logPath }
 
 // ReadyURL is the agent's /readyz endpoint (not ready while its heartbeats fail).
-func (a *Agent) ReadyURL() string { return fmt.Sprintf("http://127.0.0.1:%d/readyz", a.healthPort) }
+func (a *Agent) ReadyURL() string { return a.ctrl.url(a.ctrl.ports.Health, "/readyz") }
 
 // MetricsURL is the agent's Prometheus endpoint.
-func (a *Agent) MetricsURL() string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", a.metricsPort) }
+func (a *Agent) MetricsURL() string { return a.ctrl.url(a.ctrl.ports.Metrics, "/metrics") }
+
+// AddrURL returns http://<address> of one of AgentOptions.AddrFlags, or "" for another flag.
+func (a *Agent) AddrURL(flag string) string { return a.ctrl.extraURL(flag) }

@@ -44,6 +44,9 @@ type ComputeClusterOptions struct {
 	NodeExtendedResources map[string]string
 	// Users are extra identities the API server accepts by token, besides "admin".
 	Users []User
+	// PickPort chooses each port of the cluster's processes. Defaults to HoldPort. A test hands
+	// out a taken port here to see the cluster start anyway, on a fresh one.
+	PickPort func() (int, error)
 }
 
 func (o *ComputeClusterOptions) defaults() {
@@ -61,6 +64,9 @@ func (o *ComputeClusterOptions) defaults() {
 	}
 	if o.NodePods == 0 {
 		o.NodePods = 250
+	}
+	if o.PickPort == nil {
+		o.PickPort = HoldPort
 	}
 }
 
@@ -87,6 +93,10 @@ type clusterPorts struct {
 	EtcdClient, EtcdPeer, APIServer, ControllerManager, Scheduler, Kwok int
 }
 
+func (p *clusterPorts) fields() []*int {
+	return []*int{&p.EtcdClient, &p.EtcdPeer, &p.APIServer, &p.ControllerManager, &p.Scheduler, &p.Kwok}
+}
+
 // StartComputeCluster starts a compute cluster named name and waits until it can run pods:
 // the API server is ready, the controllers and scheduler are healthy, the kwok nodes are Ready
 // and the default service account exists.
@@ -99,7 +109,8 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("failed to create cluster dir: %w", err)
 	}
-	if err := c.loadOrPickPorts(); err != nil {
+	fresh, err := loadOrPickPorts(c.portsFile(), &c.ports, opts.PickPort)
+	if err != nil {
 		return nil, err
 	}
 	if c.pki, err = ensurePKI(filepath.Join(opts.Dir, "pki")); err != nil {
@@ -113,12 +124,7 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 	if c.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
 		return nil, err
 	}
-	adminToken, _ := c.tokens.token("admin")
-	c.Config = restConfig(fmt.Sprintf("https://127.0.0.1:%d", c.ports.APIServer), c.pki.CAData, adminToken)
 	c.Kubeconfig = filepath.Join(opts.Dir, "admin.kubeconfig")
-	if err := writeKubeconfig(c.Kubeconfig, "cluster-"+name, c.Config); err != nil {
-		return nil, err
-	}
 	if err := c.buildProcesses(); err != nil {
 		return nil, err
 	}
@@ -127,45 +133,55 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 			_ = c.Stop()
 		}
 	}()
-
-	if err := c.etcd.start(); err != nil {
-		return nil, err
-	}
-	if err := c.waitEtcd(ctx); err != nil {
-		return nil, err
-	}
-	if err := c.StartAPIServer(ctx); err != nil {
-		return nil, err
-	}
-	for _, p := range []*process{c.controllerManager, c.scheduler, c.kwok} {
-		if err := p.start(); err != nil {
-			return nil, err
+	rebuild := func() error {
+		if err := savePorts(c.portsFile(), &c.ports); err != nil {
+			return err
 		}
+		return c.buildProcesses()
 	}
-	if err := c.waitHealthz(ctx, c.controllerManager, c.ports.ControllerManager); err != nil {
-		return nil, err
-	}
-	if err := c.waitHealthz(ctx, c.scheduler, c.ports.Scheduler); err != nil {
-		return nil, err
-	}
-	if err := c.ensureNodes(ctx); err != nil {
-		return nil, err
-	}
-	if err := c.startProvisioner(ctx); err != nil {
-		return nil, err
-	}
-	if err := c.waitRunnable(ctx); err != nil {
+	if err := startOnPorts(ctx, "compute cluster "+name, fresh, &c.ports, opts.PickPort, rebuild, c.start, c.Stop); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *ComputeCluster) loadOrPickPorts() error {
-	return loadOrPickPorts(filepath.Join(c.Dir, "ports.json"), &c.ports, func(p []int) {
-		c.ports = clusterPorts{EtcdClient: p[0], EtcdPeer: p[1], APIServer: p[2], ControllerManager: p[3], Scheduler: p[4], Kwok: p[5]}
-	}, 6)
+func (c *ComputeCluster) portsFile() string { return filepath.Join(c.Dir, "ports.json") }
+
+// start starts every component in order and waits until the cluster can run pods.
+func (c *ComputeCluster) start(ctx context.Context) error {
+	if err := c.startEtcd(ctx); err != nil {
+		return err
+	}
+	if err := c.startAPIServer(ctx); err != nil {
+		return err
+	}
+	for _, p := range []*process{c.controllerManager, c.scheduler, c.kwok} {
+		if err := p.start(); err != nil {
+			return err
+		}
+	}
+	for _, p := range []*process{c.controllerManager, c.scheduler, c.kwok} {
+		if err := p.waitListening(ctx); err != nil {
+			return err
+		}
+	}
+	if err := c.waitHealthz(ctx, c.controllerManager, c.ports.ControllerManager); err != nil {
+		return err
+	}
+	if err := c.waitHealthz(ctx, c.scheduler, c.ports.Scheduler); err != nil {
+		return err
+	}
+	if err := c.ensureNodes(ctx); err != nil {
+		return err
+	}
+	if err := c.startProvisioner(ctx); err != nil {
+		return err
+	}
+	return c.waitRunnable(ctx)
 }
 
+// buildProcesses prepares the processes, the admin client config and kubeconfig for the current
+// ports.
 func (c *ComputeCluster) buildProcesses() error {
 	bins := map[string]string{}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
@@ -180,10 +196,18 @@ func (c *ComputeCluster) buildProcesses() error {
 	if err != nil {
 		return err
 	}
+	adminToken, err := c.tokens.token("admin")
+	if err != nil {
+		return err
+	}
+	c.Config = restConfig(fmt.Sprintf("https://127.0.0.1:%d", p.APIServer), c.pki.CAData, adminToken)
+	if err := writeKubeconfig(c.Kubeconfig, "cluster-"+c.Name, c.Config); err != nil {
+		return err
+	}
 	prefix := c.Name + "-"
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", p.EtcdClient)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", p.EtcdPeer)
-	c.etcd = newProcess(prefix+"etcd", bins["etcd"], d, logs,
+	c.etcd = newProcess(prefix+"etcd", bins["etcd"], d, logs, []int{p.EtcdClient, p.EtcdPeer},
 		"--name=default",
 		"--data-dir="+filepath.Join(d, "etcd"),
 		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
@@ -192,7 +216,7 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--unsafe-no-fsync=true",
 		"--log-level=warn",
 	)
-	c.apiServer = newProcess(prefix+"kube-apiserver", bins["kube-apiserver"], d, logs,
+	c.apiServer = newProcess(prefix+"kube-apiserver", bins["kube-apiserver"], d, logs, []int{p.APIServer},
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
 		"--secure-port="+itoa(p.APIServer),
@@ -215,7 +239,7 @@ func (c *ComputeCluster) buildProcesses() error {
 		return fmt.Errorf("failed to write kwok config: %w", err)
 	}
 	kubeconfig := "--kubeconfig=" + c.Kubeconfig
-	c.controllerManager = newProcess(prefix+"kube-controller-manager", bins["kube-controller-manager"], d, logs,
+	c.controllerManager = newProcess(prefix+"kube-controller-manager", bins["kube-controller-manager"], d, logs, []int{p.ControllerManager},
 		kubeconfig,
 		"--authentication-kubeconfig="+c.Kubeconfig, "--authorization-kubeconfig="+c.Kubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port="+itoa(p.ControllerManager),
@@ -230,14 +254,14 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--node-monitor-grace-period=3m",
 		"--profiling=false",
 	)
-	c.scheduler = newProcess(prefix+"kube-scheduler", bins["kube-scheduler"], d, logs,
+	c.scheduler = newProcess(prefix+"kube-scheduler", bins["kube-scheduler"], d, logs, []int{p.Scheduler},
 		kubeconfig,
 		"--authentication-kubeconfig="+c.Kubeconfig, "--authorization-kubeconfig="+c.Kubeconfig,
 		"--bind-address=127.0.0.1", "--secure-port="+itoa(p.Scheduler),
 		"--leader-elect=false",
 		"--profiling=false",
 	)
-	c.kwok = newProcess(prefix+"kwok", bins["kwok"], d, logs,
+	c.kwok = newProcess(prefix+"kwok", bins["kwok"], d, logs, []int{p.Kwok},
 		kubeconfig,
 		"--config="+kwokConfig, // the test bed's own stages (kwokstages.go)
 		"--manage-all-nodes=false",
@@ -252,9 +276,15 @@ func (c *ComputeCluster) buildProcesses() error {
 	return nil
 }
 
-// StartAPIServer (re)starts the kube-apiserver on its port and waits until it is ready.
+// StartAPIServer (re)starts the kube-apiserver on its port and waits until it is ready. Its
+// clients know the port, so a port another program took meanwhile is tried again, never
+// replaced (see startOnPorts).
 func (c *ComputeCluster) StartAPIServer(ctx context.Context) error {
-	if err := c.apiServer.start(); err != nil {
+	return startOnPorts(ctx, c.Name+" kube-apiserver", false, &c.ports, nil, nil, c.startAPIServer, c.StopAPIServer)
+}
+
+func (c *ComputeCluster) startAPIServer(ctx context.Context) error {
+	if err := c.apiServer.launch(ctx); err != nil {
 		return err
 	}
 	cs, err := kubernetes.NewForConfig(c.Config)
@@ -277,9 +307,13 @@ func (c *ComputeCluster) StopAPIServer() error {
 func (c *ComputeCluster) KillEtcd() error { return c.etcd.kill() }
 
 // StartEtcd (re)starts etcd on its ports with the same data directory and waits until it is
-// healthy.
+// healthy. The API server knows the ports, so they are kept (see startOnPorts).
 func (c *ComputeCluster) StartEtcd(ctx context.Context) error {
-	if err := c.etcd.start(); err != nil {
+	return startOnPorts(ctx, c.Name+" etcd", false, &c.ports, nil, nil, c.startEtcd, func() error { return c.etcd.stop(10 * time.Second) })
+}
+
+func (c *ComputeCluster) startEtcd(ctx context.Context) error {
+	if err := c.etcd.launch(ctx); err != nil {
 		return err
 	}
 	return c.waitEtcd(ctx)
@@ -325,6 +359,9 @@ func (c *ComputeCluster) WriteKubeconfig(file, user string) error {
 }
 
 func (c *ComputeCluster) startProvisioner(ctx context.Context) error {
+	if c.stopProvisioner != nil {
+		c.stopProvisioner()
+	}
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
 		return fmt.Errorf("failed to create client: %w", err)

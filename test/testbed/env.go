@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,13 +51,16 @@ func (e *Env) Cluster(name string) *ComputeCluster {
 	return c
 }
 
-// StartEnv starts the hub and the compute clusters in parallel under dir.
+// StartEnv starts the hub and the compute clusters in parallel under dir. The first component
+// that fails to start ends the others' starts at once: the error is its own.
 func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 5 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
+	startCtx, abort := context.WithCancel(ctx)
+	defer abort()
 	env := &Env{Dir: dir, LogDir: filepath.Join(dir, "logs"), Clusters: map[string]*ComputeCluster{}}
 
 	var (
@@ -64,17 +68,25 @@ func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
 		mu   sync.Mutex
 		errs []error
 	)
+	// fail records a start's error; errors of starts ended by another's failure are noise.
+	fail := func(err error) {
+		if startCtx.Err() != nil && ctx.Err() == nil {
+			return
+		}
+		errs = append(errs, err)
+		abort()
+	}
 	if opts.Hub {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			ho := opts.HubOptions
 			ho.Dir, ho.LogDir = filepath.Join(dir, "hub"), env.LogDir
-			hub, err := StartHub(ctx, ho)
+			hub, err := StartHub(startCtx, ho)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs = append(errs, fmt.Errorf("failed to start hub: %w", err))
+				fail(fmt.Errorf("failed to start hub: %w", err))
 				return
 			}
 			env.Hub = hub
@@ -89,11 +101,11 @@ func StartEnv(ctx context.Context, dir string, opts EnvOptions) (*Env, error) {
 				co = opts.ClusterOptions(name)
 			}
 			co.Dir, co.LogDir = filepath.Join(dir, "cluster-"+name), env.LogDir
-			c, err := StartComputeCluster(ctx, name, co)
+			c, err := StartComputeCluster(startCtx, name, co)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs = append(errs, fmt.Errorf("failed to start compute cluster %s: %w", name, err))
+				fail(fmt.Errorf("failed to start compute cluster %s: %w", name, err))
 				return
 			}
 			env.Clusters[name] = c
@@ -160,11 +172,21 @@ func RunMain(m *testing.M, opts EnvOptions, env **Env) int {
 	}()
 	defer signal.Stop(signals)
 
+	// A process that dies on its own is said at once, with its log, not only when a test's wait
+	// on it times out.
+	exits := make(chan error, 16)
+	NotifyExits(exits)
+	go func() {
+		for err := range exits {
+			fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
+		}
+	}()
+
 	start := time.Now()
 	e, err := StartEnv(context.Background(), dir, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
-		printLogTails(os.Stderr, filepath.Join(dir, "logs"))
+		PrintLogTails(os.Stderr, filepath.Join(dir, "logs"))
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "testbed: started in %s (dir %s)\n", time.Since(start).Round(100*time.Millisecond), dir)
@@ -179,7 +201,7 @@ func RunMain(m *testing.M, opts EnvOptions, env **Env) int {
 		}
 	}
 	if code != 0 {
-		printLogTails(os.Stderr, e.LogDir)
+		PrintLogTails(os.Stderr, e.LogDir)
 		fmt.Fprintf(os.Stderr, "testbed: tests failed; component logs kept in %s\n", e.LogDir)
 		return code
 	}
@@ -187,8 +209,8 @@ func RunMain(m *testing.M, opts EnvOptions, env **Env) int {
 	return code
 }
 
-// printLogTails prints the last lines of every log in dir.
-func printLogTails(w *os.File, dir string) {
+// PrintLogTails prints the last lines of every log in dir (a test bed's or `dev up`'s logs/).
+func PrintLogTails(w io.Writer, dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return

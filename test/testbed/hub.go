@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -95,6 +96,8 @@ type hubPorts struct {
 	Secure, EtcdClient, EtcdPeer int
 }
 
+func (p *hubPorts) fields() []*int { return []*int{&p.Secure, &p.EtcdClient, &p.EtcdPeer} }
+
 // StartHub starts kcp and waits until it is truly ready: /readyz answers ok and the workspace
 // types are served in root (kcp's bootstrap has finished).
 func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
@@ -112,9 +115,9 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 		return startShardedHub(ctx, opts)
 	}
 	h := &Hub{Dir: opts.Dir, opts: opts}
-	if err := loadOrPickPorts(filepath.Join(opts.Dir, "ports.json"), &h.ports, func(p []int) {
-		h.ports = hubPorts{Secure: p[0], EtcdClient: p[1], EtcdPeer: p[2]}
-	}, 3); err != nil {
+	portsFile := filepath.Join(opts.Dir, "ports.json")
+	fresh, err := loadOrPickPorts(portsFile, &h.ports, HoldPort)
+	if err != nil {
 		return nil, err
 	}
 	users := append([]User{{Name: HubAdminUser, Groups: []string{"system:kcp:admin"}}}, opts.Users...)
@@ -129,37 +132,54 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rootDir := filepath.Join(opts.Dir, "kcp")
-	args := []string{
-		"start",
-		"--root-directory=" + rootDir,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + itoa(h.ports.Secure),
-		"--embedded-etcd-client-port=" + itoa(h.ports.EtcdClient),
-		"--embedded-etcd-peer-port=" + itoa(h.ports.EtcdPeer),
-		"--token-auth-file=" + h.tokens.path,
-		"--audit-policy-file=" + auditPolicy,
-		"--audit-log-path=" + h.AuditLogPath(),
+	build := func() error {
+		rootDir := filepath.Join(opts.Dir, "kcp")
+		args := []string{
+			"start",
+			"--root-directory=" + rootDir,
+			"--bind-address=127.0.0.1",
+			"--secure-port=" + itoa(h.ports.Secure),
+			"--embedded-etcd-client-port=" + itoa(h.ports.EtcdClient),
+			"--embedded-etcd-peer-port=" + itoa(h.ports.EtcdPeer),
+			"--token-auth-file=" + h.tokens.path,
+			"--audit-policy-file=" + auditPolicy,
+			"--audit-log-path=" + h.AuditLogPath(),
+		}
+		h.kcp = newProcess("kcp", bin, opts.Dir, opts.LogDir, portValues(&h.ports), append(args, opts.ExtraArgs...)...)
+		return nil
 	}
-	h.kcp = newProcess("kcp", bin, opts.Dir, opts.LogDir, append(args, opts.ExtraArgs...)...)
+	_ = build()
 	defer func() {
 		if err != nil {
 			_ = h.Stop()
 		}
 	}()
-	if err := h.Restart(ctx); err != nil {
+	rebuild := func() error {
+		if err := savePorts(portsFile, &h.ports); err != nil {
+			return err
+		}
+		return build()
+	}
+	if err := startOnPorts(ctx, "kcp", fresh, &h.ports, HoldPort, rebuild, h.startKCP, h.Stop); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
 // Restart starts kcp again (after Stop or Kill) on the same ports and data, and waits until it is
-// ready. A sharded hub starts whichever of its processes are not running.
+// ready. A sharded hub starts whichever of its processes are not running. The hub's clients know
+// its ports, so a port another program took meanwhile is tried again, never replaced.
 func (h *Hub) Restart(ctx context.Context) error {
 	if h.sharded != nil {
-		return h.sharded.start(ctx, h)
+		s := h.sharded
+		return startOnPorts(ctx, "the sharded hub", false, &s.ports, nil, nil, func(ctx context.Context) error { return s.start(ctx, h) }, func() error { return s.stop(15 * time.Second) })
 	}
-	if err := h.kcp.start(); err != nil {
+	return startOnPorts(ctx, "kcp", false, &h.ports, nil, nil, h.startKCP, h.Stop)
+}
+
+// startKCP starts the single kcp and waits until it is ready.
+func (h *Hub) startKCP(ctx context.Context) error {
+	if err := h.kcp.launch(ctx); err != nil {
 		return err
 	}
 	// kcp writes its admin kubeconfig (with the serving CA) during start-up; take the CA from it
@@ -266,25 +286,40 @@ func (h *Hub) Kill() error {
 	return h.kcp.kill()
 }
 
-// loadOrPickPorts reads ports from path, or picks n free ports, stores them with set and saves them.
-// Stable ports let a resumed state directory keep its kubeconfigs valid.
-func loadOrPickPorts(path string, into any, set func([]int), n int) error {
+// loadOrPickPorts reads the ports of ps from path and holds them (a resumed state dir), or
+// picks and holds fresh ones and saves them there; it reports which. Stable ports let a resumed
+// state directory keep its kubeconfigs valid.
+func loadOrPickPorts(path string, ps portFields, pick func() (int, error)) (fresh bool, err error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
-		if err := json.Unmarshal(data, into); err != nil {
-			return fmt.Errorf("failed to parse %s: %w", path, err)
+		if err := json.Unmarshal(data, ps); err != nil {
+			return false, fmt.Errorf("failed to parse %s: %w", path, err)
 		}
-		return nil
+		holdKept(ps)
+		// A port the file lacks (one added since it was written) is picked now.
+		if slices.ContainsFunc(ps.fields(), func(f *int) bool { return *f == 0 }) {
+			if err := pickPorts(ps, pick); err != nil {
+				return false, err
+			}
+			return false, savePorts(path, ps)
+		}
+		return false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("failed to read %s: %w", path, err)
+		return false, fmt.Errorf("failed to read %s: %w", path, err)
 	}
-	ports, err := freePorts(n)
+	if err := pickPorts(ps, pick); err != nil {
+		return false, err
+	}
+	return true, savePorts(path, ps)
+}
+
+// savePorts writes ps to path.
+func savePorts(path string, ps portFields) error {
+	data, err := json.Marshal(ps)
 	if err != nil {
-		return err
+		return fmt.Errorf("failed to encode %s: %w", path, err)
 	}
-	set(ports)
-	data, _ = json.Marshal(into)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("failed to write %s: %w", path, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -18,16 +20,20 @@ type HubControllerOptions struct {
 	Replica string
 	// Args are extra atrium-hub flags (e.g. --heartbeat-grace=6s, --deletion-timeout=10s).
 	Args []string
+	// AddrFlags are more of atrium-hub's flags that take a loopback address (e.g.
+	// --pprof-bind-address, a webhook's); the test bed gives each a port it holds, and AddrURL
+	// returns it. The health and metrics addresses are always set.
+	AddrFlags []string
 }
 
 // HubController is a running atrium-hub process (bin/atrium-hub, built by `make build`).
 type HubController struct {
-	opts        HubControllerOptions
-	proc        *process
-	healthPort  int
-	metricsPort int
-	webhookPort int
-	webhook     *webhookCerts
+	opts HubControllerOptions
+	ctrl *controller
+	// webhook is the serving certificate of the webhook server; configured is the webhook URL
+	// last written into root:atrium.
+	webhook    *webhookCerts
+	configured string
 }
 
 // StartHubController starts the hub controller with the test bed's identity HubControllerUser
@@ -55,67 +61,79 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	if err := opts.Hub.WriteKubeconfig(kubeconfig, HubControllerUser, logicalcluster.NewPath("root:atrium")); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
-	}
 	certs, err := ensureWebhookCerts(filepath.Join(dir, "webhook"))
 	if err != nil {
 		return nil, err
 	}
-	h := &HubController{opts: opts, healthPort: ports[0], metricsPort: ports[1], webhookPort: ports[2], webhook: certs}
 	args := append([]string{
 		"--hub-kubeconfig=" + kubeconfig,
-		"--health-probe-bind-address=127.0.0.1:" + itoa(h.healthPort),
-		"--metrics-bind-address=127.0.0.1:" + itoa(h.metricsPort),
-		"--webhook-bind-address=127.0.0.1:" + itoa(h.webhookPort),
 		"--webhook-cert-dir=" + certs.Dir,
 		"--zap-log-level=debug",
 	}, opts.Args...)
-	h.proc = newProcess(name, bin, dir, opts.Hub.LogDir(), args...)
-	if err := h.Restart(ctx); err != nil {
-		_ = h.Stop()
+	addrFlags := opts.AddrFlags
+	if !slices.Contains(addrFlags, webhookAddrFlag) {
+		addrFlags = append(slices.Clone(addrFlags), webhookAddrFlag)
+	}
+	ctrl, err := newController(name, bin, dir, opts.Hub.LogDir(), args, addrFlags)
+	if err != nil {
 		return nil, err
 	}
-	if err := configureWebhooks(ctx, opts.Hub, h.WebhookURL(), certs.CAData); err != nil {
+	h := &HubController{opts: opts, ctrl: ctrl, webhook: certs}
+	if err := h.Restart(ctx); err != nil {
 		_ = h.Stop()
 		return nil, err
 	}
 	return h, nil
 }
 
-// Restart starts the hub controller again (after Kill or Stop) and waits until it is ready:
-// /readyz answers once the webhook server serves too.
+// Restart starts the hub controller again (after Kill or Stop) and waits until it is ready
+// (/readyz answers once the webhook server serves too). A port that another program took
+// meanwhile is replaced: read the URLs after Restart; a new webhook port is written into
+// root:atrium's webhook configurations.
 func (h *HubController) Restart(ctx context.Context) error {
-	if err := h.proc.start(); err != nil {
+	if err := h.ctrl.start(ctx); err != nil {
 		return err
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", h.healthPort)
-	return waitFor(ctx, h.proc.name+" /readyz", 100*time.Millisecond, []*process{h.proc}, func(ctx context.Context) (bool, error) {
-		body, err := httpGet(ctx, url)
+	readyz := h.ctrl.url(h.ctrl.ports.Health, "/readyz")
+	if err := waitFor(ctx, h.ctrl.name+" /readyz", 100*time.Millisecond, []*process{h.ctrl.proc}, func(ctx context.Context) (bool, error) {
+		body, err := httpGet(ctx, readyz)
 		return err == nil && body == "ok", err
-	})
+	}); err != nil {
+		return err
+	}
+	if url := h.WebhookURL(); url != h.configured {
+		if err := configureWebhooks(ctx, h.opts.Hub, url, h.webhook.CAData); err != nil {
+			return err
+		}
+		h.configured = url
+	}
+	return nil
 }
 
 // WebhookURL is the base URL of the hub controller's admission webhooks, as configured in
 // root:atrium.
 func (h *HubController) WebhookURL() string {
-	return fmt.Sprintf("https://127.0.0.1:%d", h.webhookPort)
+	return "https://" + strings.TrimPrefix(h.ctrl.extraURL(webhookAddrFlag), "http://")
 }
+
+// webhookAddrFlag is atrium-hub's flag of the webhook server's address.
+const webhookAddrFlag = "--webhook-bind-address"
 
 // Kill stops the hub controller with SIGKILL, as a crash would.
-func (h *HubController) Kill() error { return h.proc.kill() }
+func (h *HubController) Kill() error { return h.ctrl.proc.kill() }
 
 // Stop stops the hub controller gracefully.
-func (h *HubController) Stop() error { return h.proc.stop(10 * time.Second) }
+func (h *HubController) Stop() error { return h.ctrl.stop(10 * time.Second) }
 
 // PID returns the hub controller's PID, or 0.
-func (h *HubController) PID() int { return h.proc.PID() }
+func (h *HubController) PID() int { return h.ctrl.proc.PID() }
 
 // LogPath is the hub controller's log file.
-func (h *HubController) LogPath() string { return h.proc.logPath }
+func (h *HubController) LogPath() string { return h.ctrl.proc.logPath }
 
 // MetricsURL is the hub controller's Prometheus endpoint.
-func (h *HubController) MetricsURL() string {
-	return fmt.Sprintf("http://127.0.0.1:%d/metrics", h.metricsPort)
-}
+func (h *HubController) MetricsURL() string { return h.ctrl.url(h.ctrl.ports.Metrics, "/metrics") }
+
+// AddrURL returns http://<address> of one of HubControllerOptions.AddrFlags, or "" for another
+// flag.
+func (h *HubController) AddrURL(flag string) string { return h.ctrl.extraURL(flag) }

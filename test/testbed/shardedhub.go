@@ -94,6 +94,15 @@ type shardedPorts struct {
 	Shards                                []shardPorts
 }
 
+func (p *shardedPorts) fields() []*int {
+	out := []*int{&p.FrontProxy, &p.Cache, &p.CacheEtcdClient, &p.CacheEtcdPeer}
+	for i := range p.Shards {
+		sh := &p.Shards[i]
+		out = append(out, &sh.Secure, &sh.EtcdClient, &sh.EtcdPeer)
+	}
+	return out
+}
+
 // shardedPKI are the files of the sharded hub's two CAs.
 type shardedPKI struct {
 	// CA signs ServingCert, which every server of the sharded hub presents.
@@ -101,7 +110,10 @@ type shardedPKI struct {
 	// RequestHeaderCA signs the front proxy's client certificate (ProxyCert, ProxyKey); shards
 	// trust X-Remote-User headers only on connections that present it.
 	RequestHeaderCA, ProxyCert, ProxyKey string
-	CAData                               []byte
+	// CacheClientCA signs CacheClientCert/Key, with which the shards authenticate at the cache
+	// server (kcp v0.31's cache server refuses to start without client authentication).
+	CacheClientCA, CacheClientCert, CacheClientKey string
+	CAData                                         []byte
 }
 
 // hubLayout files tell a single kcp from a sharded hub in a kept state dir.
@@ -139,7 +151,8 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if err := mkdir(filepath.Join(opts.Dir, shardedHubMarker)); err != nil {
 		return nil, err
 	}
-	if err := s.loadOrPickPorts(filepath.Join(opts.Dir, "sharded-ports.json"), opts.Shards); err != nil {
+	fresh, err := s.loadOrPickPorts(opts.Shards)
+	if err != nil {
 		return nil, err
 	}
 	if s.pki, err = ensureShardedPKI(filepath.Join(opts.Dir, "pki")); err != nil {
@@ -154,19 +167,27 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 	if h.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
 		return nil, err
 	}
-	if err := s.writeKubeconfigs(h.tokens); err != nil {
-		return nil, err
+	// build writes everything that names the ports (the kubeconfigs the processes read, the
+	// front proxy's mapping, their flags, the admin config); again after a port is replaced.
+	build := func() error {
+		if err := savePorts(s.portsFile(), &s.ports); err != nil {
+			return err
+		}
+		if err := s.writeKubeconfigs(h.tokens); err != nil {
+			return err
+		}
+		if err := s.newProcesses(opts, h.tokens.path); err != nil {
+			return err
+		}
+		token, err := h.tokens.token(HubAdminUser)
+		if err != nil {
+			return err
+		}
+		h.Config = restConfig(s.frontProxyURL(), s.pki.CAData, token)
+		h.Kubeconfig = filepath.Join(opts.Dir, "admin.kubeconfig")
+		return writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root")))
 	}
-	if err := s.newProcesses(opts, h.tokens.path); err != nil {
-		return nil, err
-	}
-	token, err := h.tokens.token(HubAdminUser)
-	if err != nil {
-		return nil, err
-	}
-	h.Config = restConfig(s.frontProxyURL(), s.pki.CAData, token)
-	h.Kubeconfig = filepath.Join(opts.Dir, "admin.kubeconfig")
-	if err := writeKubeconfig(h.Kubeconfig, "root", h.ClusterConfig(logicalcluster.NewPath("root"))); err != nil {
+	if err := build(); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -174,40 +195,30 @@ func startShardedHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 			_ = s.stop(15 * time.Second)
 		}
 	}()
-	if err := s.start(ctx, h); err != nil {
+	// A port taken at the first start is replaced in the whole hub, which is then started again:
+	// the shards name each other's and the front proxy's ports in their flags and kubeconfigs.
+	if err := startOnPorts(ctx, "the sharded hub", fresh, &s.ports, HoldPort, build, func(ctx context.Context) error { return s.start(ctx, h) }, func() error { return s.stop(15 * time.Second) }); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
-func (s *shardedHub) loadOrPickPorts(path string, shards int) error {
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(data, &s.ports); err != nil {
-			return fmt.Errorf("failed to parse %s: %w", path, err)
-		}
-		if len(s.ports.Shards) != shards {
-			return fmt.Errorf("%s holds a sharded hub with %d shards, not %d; start it with %d shards or use a fresh directory", s.dir, len(s.ports.Shards), shards, len(s.ports.Shards))
-		}
-		return nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("failed to read %s: %w", path, err)
+func (s *shardedHub) portsFile() string { return filepath.Join(s.dir, "sharded-ports.json") }
+
+// loadOrPickPorts loads the ports of a kept hub dir, which must have as many shards, or picks
+// fresh ones; it reports which.
+func (s *shardedHub) loadOrPickPorts(shards int) (fresh bool, err error) {
+	if _, err := os.Stat(s.portsFile()); errors.Is(err, fs.ErrNotExist) {
+		s.ports.Shards = make([]shardPorts, shards)
 	}
-	ports, err := freePorts(4 + 3*shards)
+	fresh, err = loadOrPickPorts(s.portsFile(), &s.ports, HoldPort)
 	if err != nil {
-		return err
+		return false, err
 	}
-	s.ports = shardedPorts{FrontProxy: ports[0], Cache: ports[1], CacheEtcdClient: ports[2], CacheEtcdPeer: ports[3]}
-	for i := range shards {
-		p := ports[4+3*i:]
-		s.ports.Shards = append(s.ports.Shards, shardPorts{Secure: p[0], EtcdClient: p[1], EtcdPeer: p[2]})
+	if len(s.ports.Shards) != shards {
+		return false, fmt.Errorf("%s holds a sharded hub with %d shards, not %d; start it with %d shards or use a fresh directory", s.dir, len(s.ports.Shards), shards, len(s.ports.Shards))
 	}
-	data, _ = json.Marshal(s.ports)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("failed to write %s: %w", path, err)
-	}
-	return nil
+	return fresh, nil
 }
 
 // ensureShardedPKI creates the sharded hub's certificates, or reuses them from a kept dir.
@@ -219,10 +230,14 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		RequestHeaderCA: filepath.Join(dir, "requestheader-ca.crt"),
 		ProxyCert:       filepath.Join(dir, "front-proxy-client.crt"),
 		ProxyKey:        filepath.Join(dir, "front-proxy-client.key"),
+		CacheClientCA:   filepath.Join(dir, "cache-client-ca.crt"),
+		CacheClientCert: filepath.Join(dir, "cache-client.crt"),
+		CacheClientKey:  filepath.Join(dir, "cache-client.key"),
 	}
 	if data, err := os.ReadFile(p.CA); err == nil {
 		p.CAData = data
-		return p, nil
+		// A dir kept from before the cache server required client certificates lacks them.
+		return p, ensureCacheClientPKI(p)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, fmt.Errorf("failed to create pki dir: %w", err)
@@ -256,12 +271,40 @@ func ensureShardedPKI(dir string) (shardedPKI, error) {
 		// The CA last: its presence marks a complete set.
 		{p.CA, p.CAData},
 	}
+	if err := ensureCacheClientPKI(p); err != nil {
+		return p, err
+	}
 	for _, f := range files {
 		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
 			return p, fmt.Errorf("failed to write %s: %w", f.path, err)
 		}
 	}
 	return p, nil
+}
+
+// ensureCacheClientPKI creates the cache server's client CA and the shards' client certificate
+// (a member of system:masters at the cache server) unless they exist.
+func ensureCacheClientPKI(p shardedPKI) error {
+	if _, err := os.Stat(p.CacheClientCA); err == nil {
+		return nil
+	}
+	ca, err := newCertAuthority("atrium-testbed-cache-client-ca")
+	if err != nil {
+		return err
+	}
+	cert, key, err := ca.clientCert("cache-client", "system:masters")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{p.CacheClientCert, cert}, {p.CacheClientKey, key}, {p.CacheClientCA, ca.PEM}} {
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			return fmt.Errorf("failed to write %s: %w", f.path, err)
+		}
+	}
+	return nil
 }
 
 func (s *shardedHub) frontProxyURL() string {
@@ -287,6 +330,20 @@ func (s *shardedHub) externalLogicalClusterAdminKubeconfig() string {
 }
 func (s *shardedHub) mappingFile() string { return filepath.Join(s.dir, "front-proxy", "mapping.yaml") }
 
+// cacheConfig is the client config of the cache server, authenticated with the shards' client
+// certificate.
+func (s *shardedHub) cacheConfig() (*rest.Config, error) {
+	cfg := restConfig(fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache), s.pki.CAData, "")
+	var err error
+	if cfg.CertData, err = os.ReadFile(s.pki.CacheClientCert); err != nil {
+		return nil, fmt.Errorf("failed to read the cache client certificate: %w", err)
+	}
+	if cfg.KeyData, err = os.ReadFile(s.pki.CacheClientKey); err != nil {
+		return nil, fmt.Errorf("failed to read the cache client key: %w", err)
+	}
+	return cfg, nil
+}
+
 // writeKubeconfigs writes the kubeconfigs the cache server's clients, the shards and the front
 // proxy use to reach each other, and the front proxy's path mapping.
 func (s *shardedHub) writeKubeconfigs(tokens *tokenFile) error {
@@ -305,8 +362,12 @@ func (s *shardedHub) writeKubeconfigs(tokens *tokenFile) error {
 		}
 		return writeKubeconfig(path, context, restConfig(host, s.pki.CAData, token))
 	}
-	// The cache server has no authentication: shards reach it with the CA only.
-	if err := write(s.cacheKubeconfig(), "", fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache)); err != nil {
+	// Shards reach the cache server with a client certificate it trusts (--client-ca-file).
+	cacheCfg, err := s.cacheConfig()
+	if err != nil {
+		return err
+	}
+	if err := writeKubeconfig(s.cacheKubeconfig(), "base", cacheCfg); err != nil {
 		return err
 	}
 	if err := write(s.rootShardKubeconfig(), shardAdminUser, s.shardURL(0)); err != nil {
@@ -369,12 +430,13 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 	if err := mkdir(cacheDir); err != nil {
 		return err
 	}
-	s.cache = newProcess("kcp-cache-server", bins["cache-server"], cacheDir, opts.LogDir, append([]string{
+	s.cache = newProcess("kcp-cache-server", bins["cache-server"], cacheDir, opts.LogDir, []int{s.ports.Cache, s.ports.CacheEtcdClient, s.ports.CacheEtcdPeer}, append([]string{
 		"--root-directory=" + cacheDir,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(s.ports.Cache),
 		"--embedded-etcd-client-port=" + itoa(s.ports.CacheEtcdClient),
 		"--embedded-etcd-peer-port=" + itoa(s.ports.CacheEtcdPeer),
+		"--client-ca-file=" + s.pki.CacheClientCA,
 	}, serving...)...)
 
 	s.shards = nil
@@ -389,7 +451,7 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 			"--root-directory=" + rootDir,
 			"--shard-name=" + name,
 			"--bind-address=127.0.0.1",
-				"--secure-port=" + itoa(ports.Secure),
+			"--secure-port=" + itoa(ports.Secure),
 			"--embedded-etcd-client-port=" + itoa(ports.EtcdClient),
 			"--embedded-etcd-peer-port=" + itoa(ports.EtcdPeer),
 			"--shard-base-url=" + s.shardURL(i),
@@ -411,12 +473,12 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 		}
 		s.shards = append(s.shards, &kcpShard{
 			name: name, ports: ports,
-			proc: newProcess("kcp-"+name, bins["kcp"], rootDir, opts.LogDir, append(args, opts.ExtraArgs...)...),
+			proc: newProcess("kcp-"+name, bins["kcp"], rootDir, opts.LogDir, []int{ports.Secure, ports.EtcdClient, ports.EtcdPeer}, append(args, opts.ExtraArgs...)...),
 		})
 	}
 
 	proxyDir := filepath.Join(s.dir, "front-proxy")
-	s.proxy = newProcess("kcp-front-proxy", bins["kcp-front-proxy"], proxyDir, opts.LogDir, append([]string{
+	s.proxy = newProcess("kcp-front-proxy", bins["kcp-front-proxy"], proxyDir, opts.LogDir, []int{s.ports.FrontProxy}, append([]string{
 		"--root-directory=" + proxyDir,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(s.ports.FrontProxy),
@@ -449,18 +511,35 @@ func (s *shardedHub) processes() []*process {
 // is ready: the cache server, the shards, the front proxy.
 func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 	// all grows with the started processes: a wait fails early when one of them dies.
-	var all []*process
+	var all, started []*process
 	startIfStopped := func(p *process) error {
 		all = append(all, p)
 		if p.PID() != 0 {
 			return nil
 		}
+		started = append(started, p)
 		return p.start()
+	}
+	// waitListening waits until the processes just started listen on their ports.
+	waitListening := func() error {
+		defer func() { started = nil }()
+		for _, p := range started {
+			if err := p.waitListening(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := startIfStopped(s.cache); err != nil {
 		return err
 	}
-	cacheCfg := restConfig(fmt.Sprintf("https://127.0.0.1:%d", s.ports.Cache), s.pki.CAData, "")
+	if err := waitListening(); err != nil {
+		return err
+	}
+	cacheCfg, err := s.cacheConfig()
+	if err != nil {
+		return err
+	}
 	if err := waitReadyz(ctx, "kcp cache server", cacheCfg, all); err != nil {
 		return err
 	}
@@ -476,6 +555,9 @@ func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 			return err
 		}
 	}
+	if err := waitListening(); err != nil {
+		return err
+	}
 	rootCfg := kcp.ConfigForCluster(restConfig(s.shardURL(0), s.pki.CAData, admin), logicalcluster.NewPath("root"))
 	if err := waitRootReady(ctx, "the root shard", rootCfg, all); err != nil {
 		return err
@@ -487,6 +569,9 @@ func (s *shardedHub) start(ctx context.Context, h *Hub) error {
 	}
 
 	if err := startIfStopped(s.proxy); err != nil {
+		return err
+	}
+	if err := waitListening(); err != nil {
 		return err
 	}
 	return waitRootReady(ctx, "the front proxy", h.ClusterConfig(logicalcluster.NewPath("root")), all)

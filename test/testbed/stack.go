@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -90,6 +89,7 @@ func StartStack(ctx context.Context, env *Env, opts StackOptions) (*Stack, error
 		if !ok {
 			replicas = []string{""}
 		}
+		var agents []*Agent
 		for _, replica := range replicas {
 			a, err := StartAgent(ctx, AgentOptions{Hub: env.Hub, Cluster: cluster, Replica: replica, Args: args, HubProxy: proxy})
 			if err != nil {
@@ -100,9 +100,10 @@ func StartStack(ctx context.Context, env *Env, opts StackOptions) (*Stack, error
 				key = name + "-" + replica
 			}
 			s.Agents[key] = a
+			agents = append(agents, a)
 		}
 		if opts.Strategy != nil {
-			if err := InstallAccessStrategy(ctx, cluster, opts.Strategy(name)); err != nil {
+			if err := InstallAccessStrategy(ctx, cluster, opts.Strategy(name), agents...); err != nil {
 				return nil, err
 			}
 		}
@@ -157,16 +158,24 @@ func LoopbackStrategy(ideURL, configMapTemplate string) *computev1alpha1.Workspa
 }
 
 // InstallAccessStrategy waits until the agent has installed the compute CRDs on cluster, then
-// creates strategy there, or updates its spec when it exists (a resumed local platform).
-func InstallAccessStrategy(ctx context.Context, cluster *ComputeCluster, strategy *computev1alpha1.WorkspaceAccessStrategy) error {
+// creates strategy there, or updates its spec when it exists (a resumed local platform). The
+// wait ends early when the cluster's API server or one of agents (those installing the CRDs)
+// exits.
+func InstallAccessStrategy(ctx context.Context, cluster *ComputeCluster, strategy *computev1alpha1.WorkspaceAccessStrategy, agents ...*Agent) error {
 	c, err := client.New(cluster.Config, client.Options{Scheme: Scheme})
 	if err != nil {
 		return fmt.Errorf("failed to create a client of %s: %w", cluster.Name, err)
 	}
-	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	procs := []*process{cluster.apiServer}
+	for _, a := range agents {
+		procs = append(procs, a.ctrl.proc)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := waitFor(wctx, "the compute CRDs on "+cluster.Name, 200*time.Millisecond, procs, func(ctx context.Context) (bool, error) {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := c.Get(ctx, client.ObjectKey{Name: "workspaceaccessstrategies.compute.atrium.dev"}, crd); err != nil {
-			return false, nil //nolint:nilerr // the agent installs the CRDs: keep polling
+			return false, err // the agent installs the CRDs: keep polling
 		}
 		for _, cond := range crd.Status.Conditions {
 			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {

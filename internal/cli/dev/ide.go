@@ -2,8 +2,13 @@ package dev
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,10 +21,30 @@ type ide struct {
 	server   *http.Server
 }
 
-func startIDE(addr string) (*ide, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
+// startIDE listens on the port recorded in the state dir, so that a resumed platform keeps the
+// URLs its workspaces show, or else on a port the kernel picks (bound at once: no window in
+// which another program could take it), which it records.
+func startIDE(dir string) (*ide, error) {
+	path := filepath.Join(dir, idePortFile)
+	var l net.Listener
+	if data, err := os.ReadFile(path); err == nil {
+		l, err = net.Listen("tcp", "127.0.0.1:"+strings.TrimSpace(string(data)))
+		if err != nil {
+			// Another program has it now: move to a fresh port. The access strategy is
+			// installed again with the new URL, and workspaces are re-rendered with it.
+			fmt.Printf("the IDE stand-in's port is taken (%v); using a fresh one\n", err)
+		}
+	}
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	if err := os.WriteFile(path, []byte(port), 0o644); err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("failed to record the IDE stand-in's port: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

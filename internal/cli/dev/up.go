@@ -83,7 +83,7 @@ func (p *progress) step(format string, args ...any) {
 	fmt.Printf("[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (o *upOptions) run(ctx context.Context) error {
+func (o *upOptions) run(ctx context.Context) (err error) {
 	if o.clusters < 1 || o.clusters > 4 {
 		return fmt.Errorf("--clusters must be between 1 and 4, got %d", o.clusters)
 	}
@@ -106,7 +106,27 @@ func (o *upOptions) run(ctx context.Context) error {
 	p := &progress{start: time.Now()}
 	logs := filepath.Join(dir, "logs")
 
-	ide, err := startIDE(loopbackAddr(dir))
+	// A process of the platform that exits on its own (a crash) ends every wait at once, and
+	// dev up with it, naming the process and its log; a platform with a dead kcp or agent is
+	// no platform, and a wait on it would only time out minutes later.
+	ctx, died := context.WithCancelCause(ctx)
+	defer died(nil)
+	exits := make(chan error, 16)
+	testbed.NotifyExits(exits)
+	go func() {
+		select {
+		case err := <-exits:
+			died(err)
+		case <-ctx.Done():
+		}
+	}()
+	defer func() {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = fmt.Errorf("the local platform failed: %w", cause)
+		}
+	}()
+
+	ide, err := startIDE(dir)
 	if err != nil {
 		return fmt.Errorf("failed to start the IDE stand-in: %w", err)
 	}
@@ -168,7 +188,7 @@ func (o *upOptions) run(ctx context.Context) error {
 			return fmt.Errorf("failed to start the agent of %s: %w (see %s)", name, err, filepath.Join(logs, "agent-"+name+".log"))
 		}
 		stoppers = append(stoppers, a.Stop)
-		if err := installStrategy(ctx, env.Cluster(name), ide.URL()); err != nil {
+		if err := installStrategy(ctx, env.Cluster(name), ide.URL(), a); err != nil {
 			return err
 		}
 	}
@@ -248,21 +268,6 @@ func region(cluster string) string {
 	return []string{"local-a", "local-b", "local-c", "local-d"}[(n+3)%4]
 }
 
-// loopbackAddr returns the IDE stand-in's address, stable across resumes of a state dir so
-// the URLs already recorded in workspaces stay right.
-func loopbackAddr(dir string) string {
-	path := filepath.Join(dir, idePortFile)
-	if data, err := os.ReadFile(path); err == nil {
-		return "127.0.0.1:" + strings.TrimSpace(string(data))
-	}
-	port, err := testbed.FreePort()
-	if err != nil {
-		return "127.0.0.1:0"
-	}
-	_ = os.WriteFile(path, []byte(strconv.Itoa(port)), 0o644)
-	return "127.0.0.1:" + strconv.Itoa(port)
-}
-
 // claimPIDFile records this process for `atrium dev down`, refusing a second `dev up` on the
 // same state dir.
 func claimPIDFile(dir string) error {
@@ -275,12 +280,12 @@ func claimPIDFile(dir string) error {
 
 // installStrategy installs the local platform's access strategy, the cluster's default: an
 // Ingress per workspace, with URLs and probes answered by the IDE stand-in.
-func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string) error {
+func installStrategy(ctx context.Context, cluster *testbed.ComputeCluster, ideURL string, agent *testbed.Agent) error {
 	s := &computev1alpha1.WorkspaceAccessStrategy{}
 	if err := yaml.UnmarshalStrict([]byte(fmt.Sprintf(localStrategy, ideURL)), s); err != nil {
 		return fmt.Errorf("failed to decode the local access strategy: %w", err)
 	}
-	return testbed.InstallAccessStrategy(ctx, cluster, s)
+	return testbed.InstallAccessStrategy(ctx, cluster, s, agent)
 }
 
 const localStrategy = `

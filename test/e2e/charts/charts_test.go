@@ -79,7 +79,9 @@ func apply(ctx context.Context, c client.Client, obj *unstructured.Unstructured,
 	if dryRun {
 		opts = append(opts, client.DryRunAll)
 	}
-	return c.Patch(ctx, obj, client.Apply, opts...)
+	// client.Client.Apply takes no field-validation option, and strict validation of the
+	// charts' output is what these tests check.
+	return c.Patch(ctx, obj, client.Apply, opts...) //nolint:staticcheck // see above
 }
 
 // installCRDs applies a chart's crds/ for real (Helm does so before the templates) and waits
@@ -462,7 +464,8 @@ func TestHubChartRunsHubController(t *testing.T) {
 }
 
 // localizeArgs rewrites a Deployment's arguments for a process on this machine: the hub
-// kubeconfig file, free loopback ports, and a webhook certificate directory of its own.
+// kubeconfig file, loopback ports the test bed holds for it, and a webhook certificate
+// directory of its own.
 func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 	t.Helper()
 	out := make([]string, 0, len(args))
@@ -477,7 +480,7 @@ func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 			}
 			a = "--webhook-cert-dir=" + dir
 		case strings.HasPrefix(a, "--health-probe-bind-address="), strings.HasPrefix(a, "--metrics-bind-address="), strings.HasPrefix(a, "--webhook-bind-address="):
-			port, err := testbed.FreePort()
+			port, err := testbed.HoldPort() // held until the process binds it: no other program can take it meanwhile
 			if err != nil {
 				t.Fatal(err)
 			}
