@@ -271,6 +271,7 @@ func Run(ctx context.Context, opts Options) error {
 		},
 		AgentVersion: opts.AgentVersion,
 		Shards:       provider.URLs,
+		FieldManager: heartbeatFieldManager(opts.ClusterName, opts.EndpointSlice),
 		OnBeat:       beats.record,
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/atrium-dev/atrium/exports"
 )
 
 // maxLeaseNameLength bounds leader-election Lease names. Kubernetes allows 253 characters
@@ -24,4 +26,15 @@ func leaderElectionID(cluster, endpointSlice string) string {
 	suffix := "-" + hex.EncodeToString(sum[:])[:10]
 	prefix := strings.TrimRight(name[:maxLeaseNameLength-len(suffix)], ".-")
 	return prefix + suffix
+}
+
+// heartbeatFieldManager is the field manager of the agent's ComputeCluster status. The agents
+// of one cluster that follow different endpoint slices (one per shard) each own their part:
+// status.shards is a set, so each keeps the shards it follows there and the cluster lists them
+// all. The agent of the export's own slice keeps the name it always had.
+func heartbeatFieldManager(cluster, endpointSlice string) string {
+	if endpointSlice == exports.ExportName {
+		return "atrium-agent-" + cluster
+	}
+	return leaderElectionID(cluster, endpointSlice)
 }

@@ -50,3 +50,13 @@ func TestLeaderElectionID(t *testing.T) {
 		t.Error("two clusters share a Lease")
 	}
 }
+
+func TestHeartbeatFieldManager(t *testing.T) {
+	if got := heartbeatFieldManager("east", "workspaces.atrium.dev"); got != "atrium-agent-east" {
+		t.Errorf("the export's own slice keeps the historical manager, got %q", got)
+	}
+	a, b := heartbeatFieldManager("east", "workspaces.atrium.dev-root"), heartbeatFieldManager("east", "workspaces.atrium.dev-shard-1")
+	if a == b || a == "atrium-agent-east" {
+		t.Errorf("per-shard agents of one cluster need their own managers, got %q and %q", a, b)
+	}
+}

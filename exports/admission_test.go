@@ -6,8 +6,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-func TestOrgAdmissionPolicies(t *testing.T) {
-	objs, err := OrgObjects()
+// TestProviderAdmissionPolicies: the owner policies live in root:atrium (since kcp v0.30 the only
+// place that admits bound resources), each with its binding, and none is left in organizations.
+func TestProviderAdmissionPolicies(t *testing.T) {
+	objs, err := ProviderObjects()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +29,23 @@ func TestOrgAdmissionPolicies(t *testing.T) {
 		}
 		if bindings[p] != p {
 			t.Errorf("binding %s must bind policy %s, binds %q", p, p, bindings[p])
+		}
+	}
+	org, err := OrgObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range org {
+		if o.GetKind() == "ValidatingAdmissionPolicy" || o.GetKind() == "ValidatingAdmissionPolicyBinding" {
+			t.Errorf("%s %s in the organization objects: kcp ignores it on bound resources", o.GetKind(), o.GetName())
+		}
+	}
+	for _, o := range objs {
+		if o.GetKind() != "ValidatingAdmissionPolicy" {
+			continue
+		}
+		if _, found, _ := unstructured.NestedMap(o.Object, "spec", "paramKind"); found {
+			t.Errorf("policy %s has a paramKind: it crashes kcp v0.31.2", o.GetName())
 		}
 	}
 }

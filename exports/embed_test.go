@@ -187,7 +187,7 @@ func TestKCPObjectsDecode(t *testing.T) {
 	for _, o := range org {
 		names[o.GetName()] = true
 	}
-	if !names[OrgAdminRole] || !names[OrgMemberRole] {
+	if !names[OrgAdminRole] || !names[OrgMemberRole] || !names[HubAdmissionRole] {
 		t.Errorf("org roles missing: %v", names)
 	}
 }

@@ -13,7 +13,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
-// The hand-written kcp objects of the platform (not generated): workspace types and RBAC.
+// The hand-written kcp objects of the platform (not generated): workspace types, RBAC and
+// admission policies.
 //
 //go:embed kcp/*.yaml
 var kcpFiles embed.FS
@@ -41,26 +42,36 @@ const (
 	AgentGroup         = "atrium:agents"
 	OrgAdminRole       = "atrium:org-admin"
 	OrgMemberRole      = "atrium:org-member"
+	// HubAdmissionRole, in every organization, lets the hub controller create
+	// SubjectAccessReviews there (the ownership webhook asks who may override).
+	HubAdmissionRole = "atrium:hub-admission"
 )
 
-// ProviderObjects returns the workspace types and RBAC for the provider workspace.
+// ProviderObjects returns the workspace types, RBAC and admission policies of the provider
+// workspace. The policies admit the bound resources of every organization: since kcp v0.30 only
+// the export's workspace's policies apply to them.
 func ProviderObjects() ([]*unstructured.Unstructured, error) {
-	return kcpObjects("workspacetypes.yaml", "rbac-provider.yaml")
+	return kcpObjects("workspacetypes.yaml", "rbac-provider.yaml", "admission-provider.yaml")
 }
 
-// OrgObjects returns the roles and admission policies created in every organization workspace.
+// OrgObjects returns the roles created in every organization workspace.
 func OrgObjects() ([]*unstructured.Unstructured, error) {
-	return kcpObjects("rbac-org.yaml", "admission-org.yaml")
+	return kcpObjects("rbac-org.yaml")
 }
 
-// Names of the admission policies (and their bindings) created in every organization.
+// Names of the admission policies (and their bindings) in the provider workspace.
 const (
-	// OwnerPolicy makes the atrium.dev/created-by annotation unforgeable.
+	// OwnerPolicy keeps the atrium.dev/created-by annotation unforgeable and unchanged, without
+	// the hub's webhook.
 	OwnerPolicy = "atrium-workspace-owner"
-	// OwnerRequiredPolicy warns (or, when its binding is switched to Deny, refuses) when a
-	// workspace is created without the annotation.
+	// OwnerRequiredPolicy warns when something is created without a recorded creator.
 	OwnerRequiredPolicy = "atrium-workspace-owner-required"
 )
+
+// LegacyOrgPolicies are the admission policies (and bindings of the same names) that Atrium
+// before kcp v0.31 created in every organization. kcp ignores them on bound resources now;
+// `atrium hub init` deletes them.
+var LegacyOrgPolicies = []string{OwnerPolicy, OwnerRequiredPolicy, "atrium-workspace-ownership"}
 
 func kcpObjects(files ...string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured

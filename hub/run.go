@@ -19,11 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/hub/admission"
 	"github.com/atrium-dev/atrium/hub/orglimits"
 	"github.com/atrium-dev/atrium/hub/roster"
 	"github.com/atrium-dev/atrium/internal/exportprovider"
@@ -71,6 +73,14 @@ type Options struct {
 	// OrgMaxWorkspaceShares is the same for WorkspaceShares. Defaults to
 	// platformv1alpha1.DefaultMaxWorkspaceShares (500).
 	OrgMaxWorkspaceShares int32
+	// WebhookAddr is host:port of the admission webhooks kcp calls for Workspaces and
+	// WorkspaceShares (hub/admission), over TLS; "0" disables them. Every replica serves them,
+	// leader or not. kcp must reach the address at the URL `atrium hub init --webhook-url` wrote
+	// into root:atrium. Defaults to "0".
+	WebhookAddr string
+	// WebhookCertDir holds tls.crt and tls.key of the webhook server, signed by the CA given to
+	// `atrium hub init --webhook-ca-file`; reloaded when they change. Required with WebhookAddr.
+	WebhookCertDir string
 	// MaxConcurrentReconciles is how many Workspaces (or WorkspaceTemplates) each hub
 	// controller reconciles at once. Their work is mostly waiting for kcp, so more than the
 	// CPUs helps; placement decisions stay serialized inside (hub/placement). Defaults to 4.
@@ -102,6 +112,9 @@ func (o *Options) defaults() {
 	if o.PprofAddr == "" {
 		o.PprofAddr = "0"
 	}
+	if o.WebhookAddr == "" {
+		o.WebhookAddr = "0"
+	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 4
 	}
@@ -123,6 +136,9 @@ func (o *Options) validate() error {
 	}
 	if o.OrgMaxWorkspaces < 0 || o.OrgMaxWorkspaceShares < 0 {
 		errs = append(errs, errors.New("organization limits must not be negative"))
+	}
+	if o.WebhookAddr != "0" && o.WebhookCertDir == "" {
+		errs = append(errs, errors.New("the webhook server (--webhook-bind-address) needs --webhook-cert-dir"))
 	}
 	return errors.Join(errs...)
 }
@@ -199,8 +215,19 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	var webhooks webhook.Server
+	if opts.WebhookAddr != "0" {
+		reviewer, err := admission.NewSubjectAccessReviewer(opts.HubConfig)
+		if err != nil {
+			return err
+		}
+		if webhooks, err = admission.NewServer(admission.ServerOptions{BindAddress: opts.WebhookAddr, CertDir: opts.WebhookCertDir}, reviewer); err != nil {
+			return err
+		}
+	}
 	// The local manager of the multicluster manager is the provider workspace root:atrium.
 	mgr, err := mcmanager.New(opts.HubConfig, provider, manager.Options{
+		WebhookServer:                 webhooks,
 		Scheme:                        scheme,
 		Logger:                        logger,
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
@@ -241,7 +268,13 @@ func Run(ctx context.Context, opts Options) error {
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("failed to add readiness check: %w", err)
 	}
+	if webhooks != nil {
+		// Adds the server to the manager's runnables, and makes /readyz wait for it.
+		if err := mgr.AddReadyzCheck("webhooks", local.GetWebhookServer().StartedChecker()); err != nil {
+			return fmt.Errorf("failed to add the webhook readiness check: %w", err)
+		}
+	}
 	logger.Info("starting hub controller", "endpointSlice", opts.EndpointSlice, "heartbeatGrace", opts.HeartbeatGrace,
-		"deletionTimeout", opts.DeletionTimeout, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
+		"deletionTimeout", opts.DeletionTimeout, "webhookAddr", opts.WebhookAddr, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
 	return mgr.Start(ctx)
 }

@@ -66,6 +66,8 @@ identity in the atrium:hub-controllers group.`,
 	f.DurationVar(&opts.TimeUnit, "time-unit", time.Minute, "length of one minute of idle timeouts and lifetimes (testing and demos only, e.g. 1s)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
+	f.StringVar(&opts.WebhookAddr, "webhook-bind-address", "0", "host:port of the admission webhooks kcp calls (creator, ownership), over TLS (0 disables; see `atrium hub init --webhook-url`)")
+	f.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "", "directory with tls.crt and tls.key of the webhook server (reloaded when they change)")
 	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "workspaces each controller reconciles at once")
 	f.Int32Var(&opts.OrgMaxWorkspaces, "org-max-workspaces", platformv1alpha1.DefaultMaxWorkspaces, "workspaces an organization may have when its OrganizationQuota in root:atrium sets no maxWorkspaces (or it has none)")
 	f.Int32Var(&opts.OrgMaxWorkspaceShares, "org-max-workspace-shares", platformv1alpha1.DefaultMaxWorkspaceShares, "workspace shares an organization may have when its OrganizationQuota sets no maxWorkspaceShares (or it has none)")

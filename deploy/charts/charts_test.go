@@ -40,12 +40,15 @@ var agentValueSets = map[string]map[string]any{
 	},
 }
 
+var webhookTLS = map[string]any{"tls": map[string]any{"existingSecret": "hub-webhook-tls"}}
+
 var hubValueSets = map[string]map[string]any{
-	"existing secret": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}},
+	"existing secret": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "webhook": webhookTLS},
 	"inline kubeconfig, monitor": {
 		"hubKubeconfig": map[string]any{"kubeconfig": hubKubeconfig}, "heartbeatGrace": "1m", "endpointSlice": "shard-1",
-		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}, "webhook": webhookTLS,
 	},
+	"no webhook": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "webhook": map[string]any{"enabled": false}},
 }
 
 // TestChartCRDsAreTheExports keeps one source of truth: the agent chart's crds/ are copies of
@@ -265,6 +268,15 @@ func TestHubRender(t *testing.T) {
 					t.Errorf("the hub chart needs no %s on its cluster", kind)
 				}
 			}
+			webhook := values["webhook"].(map[string]any)["enabled"] != false
+			svc := r.Find("Service", "hub-atrium-hub-webhook")
+			hasArgs := slices.Contains(args, "--webhook-bind-address=:9443") && slices.Contains(args, "--webhook-cert-dir=/etc/atrium/webhook")
+			switch {
+			case webhook && (svc == nil || !hasArgs):
+				t.Errorf("the webhook needs its Service and flags: service %v, args %v", svc != nil, args)
+			case !webhook && (svc != nil || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--webhook-") })):
+				t.Errorf("webhook.enabled=false renders no webhook: service %v, args %v", svc != nil, args)
+			}
 		})
 	}
 }
@@ -281,7 +293,8 @@ func TestRenderRefusesBadValues(t *testing.T) {
 		{Agent, map[string]any{"clusterName": "east"}, "set hubKubeconfig.existingSecret"},
 		{Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}, "leaderElection": map[string]any{"enabled": false}}, "needs leaderElection.enabled"},
 		{Agent, map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"}, "podSecurity": map[string]any{"level": "privileged"}}, "podSecurity.level \"privileged\" must be restricted or baseline"},
-		{Hub, map[string]any{}, "set hubKubeconfig.existingSecret"},
+		{Hub, map[string]any{"webhook": webhookTLS}, "set hubKubeconfig.existingSecret"},
+		{Hub, map[string]any{"hubKubeconfig": map[string]any{"existingSecret": "hub"}}, "webhook.tls.existingSecret is required"},
 	} {
 		_, err := Render(tc.chart, "x", "atrium-system", tc.values)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

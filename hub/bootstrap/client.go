@@ -9,6 +9,8 @@ import (
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	topologyv1alpha1 "github.com/kcp-dev/sdk/apis/topology/v1alpha1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -30,7 +32,8 @@ var scheme = runtime.NewScheme()
 func init() {
 	for _, add := range []func(*runtime.Scheme) error{
 		apisv1alpha1.AddToScheme, apisv1alpha2.AddToScheme, tenancyv1alpha1.AddToScheme,
-		corev1alpha1.AddToScheme, rbacv1.AddToScheme, apiextensionsv1.AddToScheme,
+		corev1alpha1.AddToScheme, rbacv1.AddToScheme, admissionregistrationv1.AddToScheme,
+		topologyv1alpha1.AddToScheme, apiextensionsv1.AddToScheme,
 		corev1.AddToScheme, workspacesv1alpha1.AddToScheme, platformv1alpha1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {

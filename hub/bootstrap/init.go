@@ -28,6 +28,9 @@ import (
 type InitOptions struct {
 	// Progress, when set, is called with a short line per step.
 	Progress func(step string)
+	// Webhook, when set, configures the hub's admission webhooks (ConfigureWebhooks). Unset
+	// leaves any configuration alone.
+	Webhook *WebhookOptions
 }
 
 func (o *InitOptions) progress(format string, args ...any) {
@@ -68,6 +71,13 @@ func Init(ctx context.Context, cfg *rest.Config, opts InitOptions) error {
 	}
 	for _, o := range objs {
 		if err := apply(ctx, c, o); err != nil {
+			return err
+		}
+	}
+
+	if opts.Webhook != nil {
+		opts.progress("configuring the hub's admission webhooks at %s", opts.Webhook.URL)
+		if err := ConfigureWebhooks(ctx, cfg, *opts.Webhook); err != nil {
 			return err
 		}
 	}

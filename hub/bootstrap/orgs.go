@@ -14,7 +14,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -229,6 +228,8 @@ func waitBound(ctx context.Context, c client.Client, timeout time.Duration) erro
 
 // GrantOrg creates the organization's roles and binds admins and members to them. Bindings
 // are one per user, named after the role and user, so granting is additive and idempotent.
+// It also removes the admission policies older versions wrote into organizations (see
+// removeLegacyPolicies).
 func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, members []string) error {
 	c, err := clientFor(cfg, OrgPath(name))
 	if err != nil {
@@ -238,12 +239,7 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 	if err != nil {
 		return err
 	}
-	var ownership *unstructured.Unstructured
 	for _, r := range roles {
-		if r.GetKind() == "ValidatingAdmissionPolicy" && r.GetName() == OwnershipPolicy {
-			ownership = r // applied below, with the admins
-			continue
-		}
 		if err := apply(ctx, c, r); err != nil {
 			return wrapHubError("failed to create the organization's roles", err)
 		}
@@ -267,21 +263,7 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 	if err := errors.Join(grant(exports.OrgAdminRole, admins), grant(exports.OrgMemberRole, members)); err != nil {
 		return err
 	}
-	if ownership == nil {
-		return fmt.Errorf("the embedded organization objects lack the policy %s", OwnershipPolicy)
-	}
-	users, groups, err := orgAdmins(ctx, c)
-	if err != nil {
-		return err
-	}
-	policy, err := withAdmins(ownership, users, groups)
-	if err != nil {
-		return err
-	}
-	if err := apply(ctx, c, policy); err != nil {
-		return wrapHubError("failed to apply the organization's ownership policy", err)
-	}
-	return nil
+	return removeLegacyPolicies(ctx, c)
 }
 
 // bindingName is a valid, readable and collision-free name for the binding of user to role.

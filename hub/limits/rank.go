@@ -39,7 +39,7 @@ func Decide(self *workspacesv1alpha1.Workspace, all []workspacesv1alpha1.Workspa
 	o := owner.Of(self)
 	if o == nil {
 		return Decision{Reason: workspacesv1alpha1.ReasonOwnerUnknown, Message: fmt.Sprintf(
-			"template %s allows each user %d running workspaces, and this workspace has no recorded owner: recreate it with metadata.annotations[%q] set to your username",
+			"template %s allows each user %d running workspaces, and this workspace has no recorded owner (metadata.annotations[%q]; it was created before the hub recorded creators): recreate it",
 			template, limit, workspacesv1alpha1.AnnotationCreatedBy)}
 	}
 	contenders := []*workspacesv1alpha1.Workspace{self}

@@ -24,8 +24,8 @@ const (
 	FieldManager = "atrium-hub-owner"
 )
 
-// Of returns the owner of ws as admitted by the organization's owner policy, or nil when the
-// workspace was created without the atrium.dev/created-by annotation.
+// Of returns the owner of ws as the hub's creator webhook recorded it, or nil when the
+// workspace has no atrium.dev/created-by annotation.
 func Of(ws *workspacesv1alpha1.Workspace) *workspacesv1alpha1.WorkspaceOwner {
 	name := ws.Annotations[workspacesv1alpha1.AnnotationCreatedBy]
 	if name == "" {

@@ -21,20 +21,29 @@ func AccessType(ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.AccessType 
 	return workspacesv1alpha1.AccessTypePublic
 }
 
-// Allowed computes status.access of ws from the shares of its namespace (shares naming other
-// workspaces, being deleted, or not Accepted within the organization's quota are ignored). It returns nil unless the access type is
+// Allowed computes status.access of ws from the shares of its namespace. Only the owner shares
+// a workspace: a share counts when its recorded creator (the annotation atrium.dev/created-by,
+// which the hub's creator webhook writes and nobody can forge) is the workspace's owner, so a
+// member who may create shares cannot let themselves into a colleague's workspace. Shares
+// naming other workspaces, being deleted, created by anyone else, or not Accepted within the
+// organization's quota (hub/orglimits) are ignored; a workspace without a recorded owner has
+// no valid shares. It returns nil unless the access type is
 // OwnerOnly; then it returns a non-nil value even when nobody is allowed.
 func Allowed(ws *workspacesv1alpha1.Workspace, shares []workspacesv1alpha1.WorkspaceShare) *workspacesv1alpha1.WorkspaceAccess {
 	if AccessType(ws) != workspacesv1alpha1.AccessTypeOwnerOnly {
 		return nil
 	}
 	users, groups := map[string]bool{}, map[string]bool{}
-	if o := owner.Of(ws); o != nil {
+	o := owner.Of(ws)
+	if o != nil {
 		users[o.Username] = true
 	}
 	for i := range shares {
 		s := &shares[i]
 		if s.Namespace != ws.Namespace || s.Spec.WorkspaceName != ws.Name || !s.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if o == nil || s.Annotations[workspacesv1alpha1.AnnotationCreatedBy] != o.Username {
 			continue
 		}
 		// Only shares within the organization's quota grant access (hub/orglimits); a new

@@ -14,7 +14,7 @@ func TestAllowed(t *testing.T) {
 	accepted := []metav1.Condition{{Type: string(workspacesv1alpha1.ShareConditionAccepted), Status: metav1.ConditionTrue}}
 	share := func(name, ns, ws string, users, groups []string) workspacesv1alpha1.WorkspaceShare {
 		return workspacesv1alpha1.WorkspaceShare{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{workspacesv1alpha1.AnnotationCreatedBy: "alice"}},
 			Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: ws, Users: users, Groups: groups},
 			Status:     workspacesv1alpha1.WorkspaceShareStatus{Conditions: accepted},
 		}
@@ -25,12 +25,16 @@ func TestAllowed(t *testing.T) {
 	unjudged.Status.Conditions = nil
 	deleting := share("gone", "default", "nb", []string{"eve"}, nil)
 	deleting.DeletionTimestamp = &now
+	byColleague := share("by-colleague", "default", "nb", []string{"mallory"}, []string{"mallory-group"})
+	byColleague.Annotations[workspacesv1alpha1.AnnotationCreatedBy] = "mallory"
+	unattributed := share("unattributed", "default", "nb", []string{"trudy"}, nil)
+	unattributed.Annotations = nil
 	shares := []workspacesv1alpha1.WorkspaceShare{
 		share("s1", "default", "nb", []string{"carol", "bob"}, []string{"team-b"}),
 		share("s2", "default", "nb", []string{"bob", "alice"}, []string{"team-a", "team-b"}),
 		share("other-ws", "default", "other", []string{"mallory"}, []string{"mallory-group"}),
 		share("other-ns", "elsewhere", "nb", []string{"trudy"}, nil),
-		deleting, overLimit, unjudged,
+		deleting, overLimit, unjudged, byColleague, unattributed,
 	}
 	for _, tc := range []struct {
 		name      string
@@ -44,14 +48,16 @@ func TestAllowed(t *testing.T) {
 		{name: "public effective wins over owner-only spec", spec: workspacesv1alpha1.AccessTypeOwnerOnly, effective: workspacesv1alpha1.AccessTypePublic, owner: "alice", shares: shares},
 		{name: "owner only, no shares", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice"}}},
-		{name: "owner only with shares: sorted, unique, own namespace and workspace only, accepted only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
+		{name: "owner only with shares: sorted, unique, own namespace and workspace, by the owner and accepted only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice", "bob", "carol"}, AllowedGroups: []string{"team-a", "team-b"}}},
 		{name: "owner only from the template", effective: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "dave",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"dave"}}},
+		{name: "shares by someone other than the owner do not count", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "dave", shares: shares,
+			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"dave"}}},
 		{name: "no owner, no shares: nobody", spec: workspacesv1alpha1.AccessTypeOwnerOnly,
 			want: &workspacesv1alpha1.WorkspaceAccess{}},
-		{name: "no owner: shares only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, shares: shares[:1],
-			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"bob", "carol"}, AllowedGroups: []string{"team-b"}}},
+		{name: "no owner: no valid shares, nobody", spec: workspacesv1alpha1.AccessTypeOwnerOnly, shares: shares,
+			want: &workspacesv1alpha1.WorkspaceAccess{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := &workspacesv1alpha1.Workspace{

@@ -2,10 +2,11 @@
 //
 // With accessType OwnerOnly (the hub's effective value, else the workspace's own) the allowed
 // users are the owner (see hub/owner) and the users of the WorkspaceShares in the workspace's
-// namespace that name it; the allowed groups are the shares' groups. With Public, status.access
-// is absent. The agent copies the lists into the mirror, where access resource templates turn
-// them into an allow-list (for example of an authenticating proxy). An OwnerOnly workspace with
-// no recorded owner and no shares allows nobody: the lists fail closed.
+// namespace that name it and that the owner created (their atrium.dev/created-by, recorded by
+// the hub's creator webhook, is the owner); the allowed groups are those shares' groups. With
+// Public, status.access is absent. The agent copies the lists into the mirror, where access
+// resource templates turn them into an allow-list (for example of an authenticating proxy). An
+// OwnerOnly workspace with no recorded owner allows nobody: the lists fail closed.
 //
 // The controller writes only status.access, with field manager atrium-hub-sharing.
 package sharing

@@ -12,5 +12,11 @@
 //   - a reader that bypasses every cache (LiveReader): the provider's GetAPIReader is its
 //     cache, which cannot confirm that an object is gone,
 //   - disengaging the clusters of a shard whose URL left the slice (the provider stops that
-//     shard's watches but keeps its clusters engaged, with caches that no longer change).
+//     shard's watches but keeps its clusters engaged, with caches that no longer change), and
+//     engaging none through a URL that is no longer in it.
+//
+// Both gaps are upstream's at v0.7.1: TestUpstreamAPIReaderIsTheCache pins the first; the
+// second is read from the provider's code (its delete and URL-removal paths never remove
+// clusters), tested here by unit tests and end to end by test/e2e/shards' TestPerShardAgent
+// (docs/development.md).
 package exportprovider

@@ -10,10 +10,17 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	"github.com/kcp-dev/logicalcluster/v3"
+	mcpcache "github.com/kcp-dev/multicluster-provider/pkg/cache"
+	mcrecorder "github.com/kcp-dev/multicluster-provider/pkg/events/recorder"
+	"github.com/kcp-dev/multicluster-provider/pkg/handlers"
 	"github.com/kcp-dev/multicluster-provider/pkg/provider"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -37,8 +44,10 @@ type Options struct {
 type Provider struct {
 	*provider.Provider
 
-	scheme *runtime.Scheme
-	log    logr.Logger
+	config        *rest.Config
+	endpointSlice string
+	scheme        *runtime.Scheme
+	log           logr.Logger
 
 	mu   sync.Mutex
 	urls []string
@@ -64,9 +73,11 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 		opts.Log = &l
 	}
 	p := &Provider{
-		scheme: opts.Scheme,
-		log:    opts.Log.WithValues("endpointSlice", opts.EndpointSlice),
-		live:   map[string]client.Client{},
+		config:        rest.CopyConfig(cfg),
+		endpointSlice: opts.EndpointSlice,
+		scheme:        opts.Scheme,
+		log:           opts.Log.WithValues("endpointSlice", opts.EndpointSlice),
+		live:          map[string]client.Client{},
 	}
 	ready := provider.ConditionReadyFunc("Ready")
 	inner, err := provider.NewProvider(rest.CopyConfig(cfg), opts.EndpointSlice, provider.Options{
@@ -82,10 +93,14 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 			p.followed(urls)
 			return urls, nil
 		},
+		// v1alpha2 is the APIBinding's storage version; kcp v0.31's virtual workspace serves
+		// v1alpha1 too (kcp v0.28's served v1alpha2 only, and the provider's default is v1alpha1).
 		ObjectToWatch: &apisv1alpha2.APIBinding{},
 		Log:           opts.Log,
 		AddFilter:     ready,
 		UpdateFilter:  ready,
+		NewCluster:    p.newCluster,
+		Handlers:      handlers.Handlers{forgetter{p}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the apiexport provider: %w", err)
@@ -94,7 +109,70 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	return p, nil
 }
 
-// followed records the URLs of the slice and disengages the clusters of URLs that left it.
+// Start runs kcp's provider, and beside it a watch for the deletion of the endpoint slice: the
+// provider stops every shard's watches when the slice is deleted but, as when one URL leaves,
+// keeps the logical clusters engaged, and a slice created again (kcp re-creates an export's
+// own slice) would find them there and engage none afresh.
+func (p *Provider) Start(ctx context.Context, aware multicluster.Aware) error {
+	sliceCache, err := cache.New(p.config, cache.Options{
+		Scheme: p.scheme,
+		ByObject: map[client.Object]cache.ByObject{
+			&apisv1alpha1.APIExportEndpointSlice{}: {Field: fields.SelectorFromSet(fields.Set{"metadata.name": p.endpointSlice})},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create the cache of endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	informer, err := sliceCache.GetInformer(ctx, &apisv1alpha1.APIExportEndpointSlice{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("failed to watch endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(any) {
+			p.log.Info("endpoint slice deleted; disengaging every logical cluster")
+			p.followed(nil)
+		},
+	}); err != nil {
+		return fmt.Errorf("failed to watch endpoint slice %s: %w", p.endpointSlice, err)
+	}
+	go func() {
+		if err := sliceCache.Start(ctx); err != nil {
+			p.log.Error(err, "watch of the endpoint slice ended")
+		}
+	}()
+	return p.Provider.Start(ctx, aware)
+}
+
+// newCluster makes the cluster the provider engages for a logical cluster seen at the shard
+// URL cfg.Host, unless that URL has left the slice: the provider stops a departed shard's watch
+// only after it asked for the slice's URLs, so an event the old watch delivers in between would
+// engage the cluster again, with a cache that no longer changes.
+func (p *Provider) newCluster(cfg *rest.Config, name logicalcluster.Name, wildcard mcpcache.WildcardCache, scheme *runtime.Scheme, recorder mcrecorder.EventRecorderGetter) (*mcpcache.ScopedCluster, error) {
+	p.mu.Lock()
+	following := slices.Contains(p.urls, cfg.Host)
+	p.mu.Unlock()
+	if !following {
+		return nil, fmt.Errorf("not engaging logical cluster %s: its shard %s left the endpoint slice", name, cfg.Host)
+	}
+	return mcpcache.NewScopedCluster(cfg, name, wildcard, scheme, recorder)
+}
+
+// forgetter drops the live reader of a logical cluster whose binding is gone.
+type forgetter struct{ p *Provider }
+
+func (f forgetter) OnAdd(client.Object)         {}
+func (f forgetter) OnUpdate(_, _ client.Object) {}
+func (f forgetter) OnDelete(obj client.Object) {
+	f.p.Forget(multicluster.ClusterName(logicalcluster.From(obj)))
+}
+
+var _ handlers.Handler = forgetter{}
+
+// followed records the URLs of the slice and disengages the clusters of URLs that left it:
+// kcp's apiexport provider (v0.7.1) stops a departed shard's watches but keeps its logical
+// clusters engaged, with caches that no longer change, so without this a shard that leaves and
+// comes back (a partition's selector changed back, a shard drained and restored) would stay
+// stale: the provider engages a cluster only if it has none of that name.
 func (p *Provider) followed(urls []string) {
 	urls = slices.Clone(urls)
 	sort.Strings(urls)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -28,11 +30,17 @@ type HubControllerOptions struct {
 type HubController struct {
 	opts HubControllerOptions
 	ctrl *controller
+	// webhook is the serving certificate of the webhook server; configured is the webhook URL
+	// last written into root:atrium.
+	webhook    *webhookCerts
+	configured string
 }
 
 // StartHubController starts the hub controller with the test bed's identity HubControllerUser
-// (group atrium:hub-controllers) on the provider workspace root:atrium, and waits until its
-// health endpoint answers.
+// (group atrium:hub-controllers) on the provider workspace root:atrium, waits until its health
+// endpoint answers, and configures its admission webhooks in root:atrium (served on loopback
+// with a certificate of the hub controller's own CA; kcp runs on loopback too) and waits until
+// kcp calls them.
 func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubController, error) {
 	if opts.Hub == nil {
 		return nil, errors.New("HubControllerOptions.Hub is required")
@@ -53,15 +61,24 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	if err := opts.Hub.WriteKubeconfig(kubeconfig, HubControllerUser, logicalcluster.NewPath("root:atrium")); err != nil {
 		return nil, err
 	}
-	args := append([]string{
-		"--hub-kubeconfig=" + kubeconfig,
-		"--zap-log-level=debug",
-	}, opts.Args...)
-	ctrl, err := newController(name, bin, dir, opts.Hub.LogDir(), args, opts.AddrFlags)
+	certs, err := ensureWebhookCerts(filepath.Join(dir, "webhook"))
 	if err != nil {
 		return nil, err
 	}
-	h := &HubController{opts: opts, ctrl: ctrl}
+	args := append([]string{
+		"--hub-kubeconfig=" + kubeconfig,
+		"--webhook-cert-dir=" + certs.Dir,
+		"--zap-log-level=debug",
+	}, opts.Args...)
+	addrFlags := opts.AddrFlags
+	if !slices.Contains(addrFlags, webhookAddrFlag) {
+		addrFlags = append(slices.Clone(addrFlags), webhookAddrFlag)
+	}
+	ctrl, err := newController(name, bin, dir, opts.Hub.LogDir(), args, addrFlags)
+	if err != nil {
+		return nil, err
+	}
+	h := &HubController{opts: opts, ctrl: ctrl, webhook: certs}
 	if err := h.Restart(ctx); err != nil {
 		_ = h.Stop()
 		return nil, err
@@ -69,9 +86,38 @@ func StartHubController(ctx context.Context, opts HubControllerOptions) (*HubCon
 	return h, nil
 }
 
-// Restart starts the hub controller again (after Kill or Stop) and waits until it is healthy. A
-// port that another program took meanwhile is replaced: read the URLs after Restart.
-func (h *HubController) Restart(ctx context.Context) error { return h.ctrl.start(ctx) }
+// Restart starts the hub controller again (after Kill or Stop) and waits until it is ready
+// (/readyz answers once the webhook server serves too). A port that another program took
+// meanwhile is replaced: read the URLs after Restart; a new webhook port is written into
+// root:atrium's webhook configurations.
+func (h *HubController) Restart(ctx context.Context) error {
+	if err := h.ctrl.start(ctx); err != nil {
+		return err
+	}
+	readyz := h.ctrl.url(h.ctrl.ports.Health, "/readyz")
+	if err := waitFor(ctx, h.ctrl.name+" /readyz", 100*time.Millisecond, []*process{h.ctrl.proc}, func(ctx context.Context) (bool, error) {
+		body, err := httpGet(ctx, readyz)
+		return err == nil && body == "ok", err
+	}); err != nil {
+		return err
+	}
+	if url := h.WebhookURL(); url != h.configured {
+		if err := configureWebhooks(ctx, h.opts.Hub, url, h.webhook.CAData); err != nil {
+			return err
+		}
+		h.configured = url
+	}
+	return nil
+}
+
+// WebhookURL is the base URL of the hub controller's admission webhooks, as configured in
+// root:atrium.
+func (h *HubController) WebhookURL() string {
+	return "https://" + strings.TrimPrefix(h.ctrl.extraURL(webhookAddrFlag), "http://")
+}
+
+// webhookAddrFlag is atrium-hub's flag of the webhook server's address.
+const webhookAddrFlag = "--webhook-bind-address"
 
 // Kill stops the hub controller with SIGKILL, as a crash would.
 func (h *HubController) Kill() error { return h.ctrl.proc.kill() }

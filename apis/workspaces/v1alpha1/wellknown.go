@@ -16,10 +16,12 @@ const (
 	// (lazily: added with the first, removed with the last), so deleting it waits for them.
 	TemplateInUseFinalizer = "workspaces.atrium.dev/template-in-use"
 
-	// AnnotationCreatedBy names the user who created the workspace. The ValidatingAdmissionPolicy
-	// atrium-workspace-owner (exports/kcp/admission-org.yaml, created in every organization)
-	// admits it on create only when it equals the requesting user's name, and never lets it
-	// change, so the hub can record it as status.owner without trusting the tenant.
+	// AnnotationCreatedBy names the user who created the Workspace or WorkspaceShare. The hub's
+	// creator webhook (hub/admission, configured in root:atrium) sets it from the creating
+	// request's authenticated username and keeps it unchanged; the ValidatingAdmissionPolicy
+	// atrium-workspace-owner (exports/kcp/admission-provider.yaml, in root:atrium) refuses any
+	// change even without the webhook. Tenants do not write it, so the hub records it as
+	// status.owner, and counts a share only when its creator is the workspace's owner.
 	AnnotationCreatedBy = "atrium.dev/created-by"
 
 	// LabelDefaultTemplate marks an organization's default WorkspaceTemplate (value "true"):

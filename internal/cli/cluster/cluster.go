@@ -13,14 +13,20 @@ import (
 // NewCommand returns `atrium cluster`.
 func NewCommand(flags *clientflags.Flags) *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Aliases: []string{"clusters"}, Short: "Manage compute clusters"}
-	var user string
+	var user, shard string
 	register := &cobra.Command{
-		Use:   "register NAME --agent-user USER",
+		Use:   "register NAME --agent-user USER [--shard SHARD]",
 		Short: "Allow an agent identity to run the agent of compute cluster NAME",
 		Long: `Allow USER (which must be in the atrium:agents group) to update the ComputeCluster NAME,
-and only that one. The agent registers the ComputeCluster itself when it starts.`,
-		Example: "  atrium cluster register east --agent-user system:serviceaccount:default:agent-east",
-		Args:    cobra.ExactArgs(1),
+and only that one. The agent registers the ComputeCluster itself when it starts.
+
+--shard dedicates an agent to one kcp shard: it creates in root:atrium a kcp Partition that
+selects the shard and an APIExportEndpointSlice of the export with that partition
+(workspaces.atrium.dev-SHARD), and prints the --endpoint-slice to run the agent with. Run one
+agent per shard a compute cluster serves.`,
+		Example: `  atrium cluster register east --agent-user system:serviceaccount:default:agent-east
+  atrium cluster register west --agent-user agent-west --shard shard-1`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if user == "" {
 				return fmt.Errorf("--agent-user is required: the identity the agent of %s uses at the hub", args[0])
@@ -33,10 +39,19 @@ and only that one. The agent registers the ComputeCluster itself when it starts.
 				return clientflags.Explain(cfg.Host, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "agent %s may now run compute cluster %s\n", user, args[0])
+			if shard == "" {
+				return nil
+			}
+			slice, err := bootstrap.EnsureShardSlice(cmd.Context(), cfg, shard)
+			if err != nil {
+				return clientflags.Explain(cfg.Host, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "endpoint slice %s lists shard %s only: run the agent with --endpoint-slice=%s (chart: --set endpointSlice=%s)\n", slice, shard, slice, slice)
 			return nil
 		},
 	}
 	register.Flags().StringVar(&user, "agent-user", "", "the agent's user name at the hub")
+	register.Flags().StringVar(&shard, "shard", "", "dedicate the agent to this kcp shard (creates its partitioned endpoint slice)")
 	cmd.AddCommand(register, newListCommand(flags))
 	return cmd
 }

@@ -388,8 +388,6 @@ kind: Workspace
 metadata:
   name: hello
   namespace: default
-  annotations:
-    atrium.dev/created-by: alice
 spec:
   displayName: Hello, Atrium
   templateRef: {name: jupyter}

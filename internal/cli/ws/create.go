@@ -31,8 +31,8 @@ func newCreateCommand(s *scope) *cobra.Command {
 		Long: `Create a workspace in your organization. Everything not given is left to the template (the
 organization's default template without --template): image, resources, storage, access strategy.
 
-The workspace records you as its owner (annotation atrium.dev/created-by, which the hub only
-admits with your own user name).`,
+The hub records you as the workspace's owner (annotation atrium.dev/created-by, taken from your
+credentials by the hub's admission webhook; nobody can forge or change it).`,
 		Example: `  atrium ws create alice-nb --template datascience
   atrium ws create scratch --image quay.io/jupyter/base-notebook:2025-06-01 --cpu 500m --memory 1Gi --storage 5Gi`,
 		Args: exactlyOneName,
@@ -46,8 +46,10 @@ admits with your own user name).`,
 				return err
 			}
 			ws.Namespace = ss.namespace
-			// Without a recorded owner a workspace still runs, but OwnerOnly access and per-user
-			// limits fail closed, so say so when the hub cannot tell us who we are.
+			// The hub's creator webhook records the owner; naming ourselves too keeps a hub
+			// without the webhook configured recording one (its policy admits only our own
+			// name). Without a recorded owner a workspace still runs, but OwnerOnly access and
+			// per-user limits fail closed, so say so when nobody recorded one.
 			user, whoErr := whoAmI(cmd.Context(), ss.config)
 			if whoErr == nil && user != "" {
 				ws.Annotations = map[string]string{workspacesv1alpha1.AnnotationCreatedBy: user}
@@ -55,7 +57,7 @@ admits with your own user name).`,
 			if err := ss.client.Create(cmd.Context(), ws); err != nil {
 				return ss.explain("create", ws.Name, err)
 			}
-			if ws.Annotations == nil {
+			if ws.Annotations[workspacesv1alpha1.AnnotationCreatedBy] == "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the hub did not say who you are (%v); the workspace has no recorded owner\n", whoErr)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "workspace %s created in namespace %s of organization %s\n", ws.Name, ws.Namespace, ss.org)

@@ -458,6 +458,7 @@ func TestHubChartRunsHubController(t *testing.T) {
 	}
 	r, err := charts.Render(charts.Hub, "hub", namespace, map[string]any{
 		"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "heartbeatGrace": "30s", "logLevel": "debug",
+		"webhook": map[string]any{"tls": map[string]any{"existingSecret": "hub-webhook-tls"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -488,7 +489,8 @@ func TestHubChartRunsHubController(t *testing.T) {
 }
 
 // localizeArgs rewrites a Deployment's arguments for a process on this machine: the hub
-// kubeconfig file and loopback ports the test bed holds for it.
+// kubeconfig file, loopback ports the test bed holds for it, and a webhook certificate
+// directory of its own.
 func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 	t.Helper()
 	out := make([]string, 0, len(args))
@@ -496,7 +498,13 @@ func localizeArgs(t *testing.T, args []string, hubKubeconfig string) []string {
 		switch {
 		case strings.HasPrefix(a, "--hub-kubeconfig="):
 			a = "--hub-kubeconfig=" + hubKubeconfig
-		case strings.HasPrefix(a, "--health-probe-bind-address="), strings.HasPrefix(a, "--metrics-bind-address="):
+		case strings.HasPrefix(a, "--webhook-cert-dir="):
+			dir := t.TempDir()
+			if _, err := testbed.WebhookCertDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			a = "--webhook-cert-dir=" + dir
+		case strings.HasPrefix(a, "--health-probe-bind-address="), strings.HasPrefix(a, "--metrics-bind-address="), strings.HasPrefix(a, "--webhook-bind-address="):
 			port, err := testbed.HoldPort() // held until the process binds it: no other program can take it meanwhile
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 
 // TestOwnerOnlyAccessReachesTheCluster: the owner and the WorkspaceShare grants of an
 // OwnerOnly workspace reach the access resource rendered on the compute cluster, and follow
-// the shares.
+// the shares; a share a colleague made (its creator recorded by the hub) grants nothing.
 func TestOwnerOnlyAccessReachesTheCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -29,6 +29,12 @@ func TestOwnerOnlyAccessReachesTheCluster(t *testing.T) {
 	}
 	require.NoError(t, userClient(t, admin).Create(ctx, share))
 	cleanup(t, share)
+	sneaky := &workspacesv1alpha1.WorkspaceShare{
+		ObjectMeta: metav1.ObjectMeta{Name: "private-sneaky", Namespace: "default"},
+		Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: "private", Users: []string{"dave"}, Groups: []string{"bobs-friends"}},
+	}
+	require.NoError(t, userClient(t, member).Create(ctx, sneaky), "bob may create shares (RBAC)")
+	cleanup(t, sneaky)
 
 	got := waitHub(t, "private", 2*time.Minute, "available with the shared allow-list", func(ws *workspacesv1alpha1.Workspace) bool {
 		return available(ws) && ws.Status.Access != nil && slices.Equal(ws.Status.Access.AllowedUsers, []string{admin, member, "carol"})

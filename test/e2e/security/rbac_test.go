@@ -9,6 +9,7 @@ import (
 	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	"github.com/stretchr/testify/require"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -244,4 +246,46 @@ func virtualWorkspaceURL(t *testing.T, ctx context.Context) string {
 	require.NoError(t, c.Get(ctx, client.ObjectKey{Name: exports.ExportName}, slice))
 	require.NotEmpty(t, slice.Status.APIExportEndpoints, "endpoint slice has URLs")
 	return slice.Status.APIExportEndpoints[0].URL
+}
+
+// TestAdmissionIsOutOfTenantsReach: the admission of Atrium's resources lives in root:atrium
+// (policies and the hub's webhook configurations): no tenant, not even an organization's admin,
+// can read or change it. The hub controller may ask kcp for SubjectAccessReviews in an
+// organization (the ownership webhook does) and nothing more there; an agent may not.
+func TestAdmissionIsOutOfTenantsReach(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	provider := logicalcluster.NewPath(exports.ProviderWorkspace)
+	for _, user := range []string{"alice", "carol", "dave"} {
+		c := userClient(t, user, provider)
+		for _, r := range []resource{
+			{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"}, "ValidatingAdmissionPolicy", false},
+			{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"}, "ValidatingAdmissionPolicyBinding", false},
+			{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}, "MutatingWebhookConfiguration", false},
+			{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}, "ValidatingWebhookConfiguration", false},
+		} {
+			for _, verb := range verbs {
+				if err := try(ctx, c, r, verb); !apierrors.IsForbidden(err) {
+					t.Errorf("%s %s %s in %s: want Forbidden, got %v", user, verb, r.gvr.Resource, provider, err)
+				}
+			}
+		}
+	}
+
+	review := func(user string) error {
+		cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath("acme"))
+		require.NoError(t, err)
+		cs, err := kubernetes.NewForConfig(cfg)
+		require.NoError(t, err)
+		got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "alice", ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "workspaces.atrium.dev", Resource: "workspaces", Verb: "override", Namespace: "default"},
+		}}, metav1.CreateOptions{})
+		if err == nil {
+			require.True(t, got.Status.Allowed, "alice, acme's admin, may override workspaces")
+		}
+		return err
+	}
+	require.NoError(t, review(testbed.HubControllerUser), "the hub controller reviews access in an organization")
+	err := review(testbed.AgentUser("east"))
+	require.True(t, apierrors.IsForbidden(err), "an agent reviews access in an organization: want Forbidden, got %v", err)
 }

@@ -3,20 +3,26 @@ package shards
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/agent/mirror"
+	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/hub/bootstrap"
@@ -194,4 +200,133 @@ func deploymentReplicas(ctx context.Context, c client.Client, ns, name string) (
 		return 1, nil
 	}
 	return *d.Spec.Replicas, nil
+}
+
+// ensureShardOrg creates the shard-1 organization unless it exists (TestShardJoinsWhileWorkspacesRun
+// creates it first; a test run alone with -run needs it too).
+func ensureShardOrg(t *testing.T) bootstrap.Org {
+	t.Helper()
+	orgs, err := bootstrap.ListOrgs(context.Background(), env.Hub.Config)
+	require.NoError(t, err)
+	for _, o := range orgs {
+		if o.Name == shardOrg {
+			return o
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	o, err := bootstrap.CreateOrg(ctx, env.Hub.Config, shardOrg, bootstrap.OrgOptions{Admins: []string{shardTenant}, Members: shardOrgMembers, Shard: otherShard})
+	require.NoError(t, err)
+	return *o
+}
+
+// sliceURLs returns the virtual-workspace URLs an endpoint slice of root:atrium lists now.
+func sliceURLs(ctx context.Context, t *testing.T, name string) ([]string, error) {
+	slice := &apisv1alpha1.APIExportEndpointSlice{}
+	c, err := client.New(kcp.ConfigForCluster(env.Hub.Config, logicalcluster.NewPath(exports.ProviderWorkspace)), client.Options{Scheme: sliceScheme})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, slice); err != nil {
+		return nil, err
+	}
+	var urls []string
+	for _, e := range slice.Status.APIExportEndpoints {
+		urls = append(urls, e.URL)
+	}
+	return urls, nil
+}
+
+// onlyShards reports whether urls are exactly one virtual-workspace URL of each named shard.
+func onlyShards(t *testing.T, urls []string, shards ...string) bool {
+	if len(urls) != len(shards) {
+		return false
+	}
+	for _, s := range shards {
+		found := false
+		for _, u := range urls {
+			found = found || strings.HasPrefix(u, shardURL(t, s)+"/")
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// reportedShards is what a compute cluster's agents report following.
+func reportedShards(ctx context.Context, t *testing.T, cluster string) ([]string, error) {
+	cc := &platformv1alpha1.ComputeCluster{}
+	if err := providerClient(t).Get(ctx, client.ObjectKey{Name: cluster}, cc); err != nil {
+		return nil, err
+	}
+	return cc.Status.Shards, nil
+}
+
+// setDesired sets a workspace's desiredStatus as its tenant.
+func setDesired(ctx context.Context, t *testing.T, user, org, name string, d workspacesv1alpha1.DesiredStatus) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"desiredStatus":%q}}`, d)))
+	require.NoError(t, tenantClient(t, user, org).Patch(ctx, &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name}}, patch))
+}
+
+// stopStart stops and starts a running workspace and waits for both to reach the compute cluster
+// and back: proof that its agent and the hub still sync it.
+func stopStart(ctx context.Context, t *testing.T, user, org, name, cluster string) {
+	t.Helper()
+	ns := localNamespace(t, org)
+	setDesired(ctx, t, user, org, name, workspacesv1alpha1.DesiredStatusStopped)
+	waitHub(t, org, name, 2*time.Minute, "Stopped", phase(workspacesv1alpha1.WorkspacePhaseStopped))
+	waitFor(t, time.Minute, "the Deployment of "+org+"/"+name+" scaled to zero", func(ctx context.Context) (bool, error) {
+		r, err := deploymentReplicas(ctx, localClient(t, cluster), ns, name)
+		return r == 0, err
+	})
+	setDesired(ctx, t, user, org, name, workspacesv1alpha1.DesiredStatusRunning)
+	waitHub(t, org, name, 2*time.Minute, "Available again", available)
+	waitFor(t, time.Minute, "a Running pod of "+org+"/"+name+" again", func(ctx context.Context) (bool, error) {
+		n, err := runningPods(ctx, localClient(t, cluster), ns, name)
+		return n == 1, err
+	})
+}
+
+// pids are the PIDs of the suite's Atrium processes: unchanged means nothing restarted.
+func pids() map[string]int {
+	out := map[string]int{"hub": stack.HubController.PID()}
+	for name, a := range stack.Agents {
+		out["agent "+name] = a.PID()
+	}
+	return out
+}
+
+// orgIfExists returns the organization, or nil.
+func orgIfExists(t *testing.T, name string) *bootstrap.Org {
+	t.Helper()
+	orgs, err := bootstrap.ListOrgs(context.Background(), env.Hub.Config)
+	require.NoError(t, err)
+	for _, o := range orgs {
+		if o.Name == name {
+			return &o
+		}
+	}
+	return nil
+}
+
+// mirrorOf returns the UID of a workspace's mirror on a compute cluster.
+func mirrorOf(ctx context.Context, t *testing.T, cluster, ns, name string) types.UID {
+	t.Helper()
+	lw := &computev1alpha1.LocalWorkspace{}
+	require.NoError(t, localClient(t, cluster).Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, lw))
+	return lw.UID
+}
+
+// releaseHeartbeat gives up everything an agent's heartbeat field manager owns in its
+// ComputeCluster's status (an apply of nothing), as an operator does when retiring an agent
+// release: otherwise the shards it followed stay listed.
+func releaseHeartbeat(ctx context.Context, t *testing.T, cluster, manager string) {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(platformv1alpha1.SchemeGroupVersion.String())
+	u.SetKind("ComputeCluster")
+	u.SetName(cluster)
+	require.NoError(t, providerClient(t).Status().Patch(ctx, u, client.Apply, client.FieldOwner(manager), client.ForceOwnership))
 }

@@ -1,8 +1,10 @@
 // Package shards tests Atrium on a sharded hub, the way a large installation runs it: a kcp
 // cache server, two shards (root and shard-1) behind a kcp-front-proxy, two compute clusters
 // (east and west) with one agent each following every shard of the export's endpoint slice,
-// and the hub controller. The organization acme lives on root (tenant alice), globex on
-// shard-1 (tenant bob); everything reaches the hub through the front proxy.
+// and the hub controller. The organization acme lives on root (tenant alice); globex (admin
+// bob, members carol and dave) comes to shard-1 while acme's workspaces run, so shard-1's
+// virtual workspace joins the endpoint slice, and leaves it again at the end, when globex is
+// deleted. Everything reaches the hub through the front proxy.
 package shards
 
 import (
@@ -23,6 +25,14 @@ const (
 	shardOrg, shardTenant = "globex", "bob"
 	otherShard            = "shard-1"
 )
+
+// shardOrgMembers are members of shardOrg besides its admin shardTenant.
+var shardOrgMembers = []string{"carol", "dave"}
+
+// agentArgs are the arguments of every agent of the suite (per-shard ones add their slice).
+func agentArgs(name string) []string {
+	return []string{"--heartbeat-period=1s", "--default-access-strategy=" + testbed.LoopbackStrategyName, "--labels=region=" + name, "--leader-elect"}
+}
 
 var (
 	env   *testbed.Env
@@ -46,17 +56,14 @@ func TestMain(m *testing.M) {
 	}, &env))
 }
 
-// setup initializes the hub, places one organization on each shard, and starts the agents
-// (with leader election, to show their per-slice Leases) and the hub controller.
+// setup initializes the hub, places acme on root (shard-1 hosts nothing yet), and starts the
+// agents (with leader election, to show their per-slice Leases) and the hub controller.
 func setup(ctx context.Context, env *testbed.Env) (err error) {
 	stack, err = testbed.StartStack(ctx, env, testbed.StackOptions{
 		Orgs: []testbed.Org{
 			{Name: rootOrg, Admins: []string{rootTenant}, Shard: testbed.RootShard},
-			{Name: shardOrg, Admins: []string{shardTenant}, Shard: otherShard},
 		},
-		AgentArgs: func(name string) []string {
-			return []string{"--heartbeat-period=1s", "--default-access-strategy=" + testbed.LoopbackStrategyName, "--labels=region=" + name, "--leader-elect"}
-		},
+		AgentArgs:     agentArgs,
 		Strategy:      func(string) *computev1alpha1.WorkspaceAccessStrategy { return testbed.LoopbackStrategy(ide.URL, "") },
 		HubController: true,
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
@@ -29,22 +30,39 @@ import (
 
 // TestHubInitIsIdempotent runs init again, and twice at once, and checks there is still exactly
 // one consistent set: one export whose resources point at schemas that exist, the workspace
-// types, and orgs still bound. Init also upgrades existing organizations: a policy missing from
-// an organization made by an older version is there again afterwards.
+// types, and orgs still bound. Init also upgrades existing organizations: a role binding missing
+// from an organization is there again afterwards, and an admission policy an older version wrote
+// into the organization (ignored by kcp since v0.30) is gone.
 func TestHubInitIsIdempotent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	adm := runtime.NewScheme()
 	require.NoError(t, admissionregistrationv1.AddToScheme(adm))
+	require.NoError(t, rbacv1.AddToScheme(adm))
 	beta, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath("beta")), client.Options{Scheme: adm})
 	require.NoError(t, err)
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "atrium-workspace-ownership"}}
-	require.NoError(t, beta.Delete(ctx, policy), "org beta has the ownership policy")
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: exports.HubAdmissionRole}}
+	require.NoError(t, beta.Delete(ctx, binding), "org beta lets the hub review access")
+	legacy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "atrium-workspace-ownership"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"workspaces.atrium.dev"}, APIVersions: []string{"*"}, Resources: []string{"workspaces"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "true"}},
+		},
+	}
+	require.NoError(t, beta.Create(ctx, legacy), "an organization of an older version carries its own policy")
 
 	_, err = atrium(t, "hub", "init", "--kubeconfig", env.Hub.Kubeconfig)
 	require.NoError(t, err)
-	require.NoError(t, beta.Get(ctx, client.ObjectKeyFromObject(policy), policy), "hub init restores the organization's policies")
+	require.NoError(t, beta.Get(ctx, client.ObjectKeyFromObject(binding), binding), "hub init restores the organization's roles")
+	err = beta.Get(ctx, client.ObjectKeyFromObject(legacy), legacy)
+	require.True(t, apierrors.IsNotFound(err), "hub init removes the organization's obsolete policy: %v", err)
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
