@@ -72,8 +72,10 @@ func TestMain(m *testing.M) {
 	ide = httptest.NewServer(http.HandlerFunc(serveIDE))
 	defer ide.Close()
 	os.Exit(testbed.RunMain(m, testbed.EnvOptions{
-		Hub:      true,
-		Clusters: []string{east, west},
+		Hub: true,
+		// The people of the suite's three organizations, besides the bed's own identities.
+		HubOptions: testbed.HubOptions{Users: append([]testbed.User{{Name: gina}, {Name: gus}, {Name: fred}, {Name: finn}}, testbed.DefaultHubUsers...)},
+		Clusters:   []string{east, west},
 		ClusterOptions: func(name string) testbed.ComputeClusterOptions {
 			return testbed.ComputeClusterOptions{Nodes: 2, NodeLabels: map[string]string{zoneLabel: name + "-1a"}}
 		},
