@@ -328,5 +328,5 @@ func releaseHeartbeat(ctx context.Context, t *testing.T, cluster, manager string
 	u.SetAPIVersion(platformv1alpha1.SchemeGroupVersion.String())
 	u.SetKind("ComputeCluster")
 	u.SetName(cluster)
-	require.NoError(t, providerClient(t).Status().Patch(ctx, u, client.Apply, client.FieldOwner(manager), client.ForceOwnership))
+	require.NoError(t, providerClient(t).Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(manager), client.ForceOwnership))
 }

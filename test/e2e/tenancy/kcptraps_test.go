@@ -16,6 +16,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
@@ -88,7 +89,10 @@ func TestTrapApplyThroughTheVirtualWorkspace(t *testing.T) {
 		t.Cleanup(func() { _ = direct.Delete(context.Background(), share(tc.name, "", nil, nil)) })
 		for _, s := range []*workspacesv1alpha1.WorkspaceShare{share(tc.name, "apply", []string{"u"}, []string{"g"}), share(tc.name, "apply", []string{"u"}, nil)} {
 			s.SetGroupVersionKind(workspacesv1alpha1.SchemeGroupVersion.WithKind("WorkspaceShare"))
-			require.NoError(t, tc.c.Patch(ctx, s, client.Apply, client.FieldOwner("atrium-trap"), client.ForceOwnership), tc.name)
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(s)
+			require.NoError(t, err)
+			u := &unstructured.Unstructured{Object: obj}
+			require.NoError(t, tc.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("atrium-trap"), client.ForceOwnership), tc.name)
 		}
 		got := &workspacesv1alpha1.WorkspaceShare{}
 		require.NoError(t, direct.Get(ctx, client.ObjectKey{Namespace: "default", Name: tc.name}, got))
