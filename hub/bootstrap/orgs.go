@@ -269,7 +269,7 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 	if err := apply(ctx, c, policy); err != nil {
 		return wrapHubError("failed to apply the organization's ownership policy", err)
 	}
-	return nil
+	return grantDirectory(ctx, cfg, name, c)
 }
 
 // bindingName is a valid, readable and collision-free name for the binding of user to role.
@@ -330,6 +330,9 @@ func DeleteOrg(ctx context.Context, cfg *rest.Config, name string) error {
 	}
 	if err := c.Delete(ctx, ws); err != nil && !apierrors.IsNotFound(err) {
 		return wrapHubError("failed to delete organization "+name, err)
+	}
+	if err := removeDirectory(ctx, c, name); err != nil {
+		return err
 	}
 	// kcp removes the logical cluster's content before the workspace object: wait for that,
 	// as kubectl delete does, so "deleted" means gone.
