@@ -211,7 +211,7 @@ func (c *ComputeCluster) buildProcesses() error {
 		"--audit-log-path="+c.AuditLogPath(),
 	)
 	kwokConfig := filepath.Join(d, "kwok.yaml")
-	if err := os.WriteFile(kwokConfig, []byte("apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n"), 0o644); err != nil {
+	if err := os.WriteFile(kwokConfig, []byte(kwokConfiguration+kwokStages), 0o644); err != nil {
 		return fmt.Errorf("failed to write kwok config: %w", err)
 	}
 	kubeconfig := "--kubeconfig=" + c.Kubeconfig
@@ -239,19 +239,14 @@ func (c *ComputeCluster) buildProcesses() error {
 	)
 	c.kwok = newProcess(prefix+"kwok", bins["kwok"], d, logs,
 		kubeconfig,
-		"--config="+kwokConfig, // no stages: kwok's default node and pod stages apply
+		"--config="+kwokConfig, // the test bed's own stages (kwokstages.go)
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector="+KwokNodeAnnotation+"=fake",
 		"--manage-nodes-with-label-selector=",
 		"--cidr=10.244.0.0/16",
 		"--node-ip=10.0.0.1",
 		"--server-address=127.0.0.1:"+itoa(p.Kwok),
-		// Heart-beat nodes through their status every 20-45 s. kwok v0.7.0 picks its default node
-		// stages with the test inverted (getDefaultNodeStages(NodeLeaseDurationSeconds == 0)): a
-		// lease duration of 0 selects the lease-mode stage, whose status heartbeat comes only
-		// every 10-20 minutes while no Lease is held, so every node turned NotReady each
-		// --node-monitor-grace-period and the node lifecycle controller marked its pods unready.
-		// A non-zero duration selects the 20-45 s status heartbeat (plus Leases).
+		// Node Leases as a kubelet holds them, beside the status heartbeat of kwokstages.go.
 		"--node-lease-duration-seconds=40",
 	)
 	return nil

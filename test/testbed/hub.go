@@ -134,7 +134,6 @@ func StartHub(ctx context.Context, opts HubOptions) (_ *Hub, err error) {
 		"start",
 		"--root-directory=" + rootDir,
 		"--bind-address=127.0.0.1",
-		"--external-hostname=127.0.0.1",
 		"--secure-port=" + itoa(h.ports.Secure),
 		"--embedded-etcd-client-port=" + itoa(h.ports.EtcdClient),
 		"--embedded-etcd-peer-port=" + itoa(h.ports.EtcdPeer),
