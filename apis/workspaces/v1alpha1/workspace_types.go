@@ -590,28 +590,34 @@ type EffectiveWorkspaceSpec struct {
 	// +optional
 	AppType string `json:"appType,omitempty"`
 	// Command replaces the image's ENTRYPOINT.
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +optional
 	Command []string `json:"command,omitempty"`
 	// Args replaces the image's CMD.
+	// +kubebuilder:validation:MaxItems=256
 	// +listType=atomic
 	// +optional
 	Args []string `json:"args,omitempty"`
 	// Env of the workspace container, after the platform's reserved names were refused.
+	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +optional
 	Env []EnvVar `json:"env,omitempty"`
 	// Volumes are the secondary volumes the template allows.
+	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	// +optional
 	Volumes []VolumeSpec `json:"volumes,omitempty"`
 	// NodeSelector of the pod, as the template allows.
+	// +kubebuilder:validation:MaxProperties=32
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// Affinity of the pod, as the template allows.
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 	// Tolerations of the pod, as the template allows.
+	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
 	// +optional
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
@@ -634,6 +640,7 @@ type EffectiveWorkspaceSpec struct {
 	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
 	// InitContainers the template allows, with images, resources and security contexts
 	// checked and resolved.
+	// +kubebuilder:validation:MaxItems=10
 	// +listType=atomic
 	// +optional
 	InitContainers []corev1.Container `json:"initContainers,omitempty"`
