@@ -23,9 +23,7 @@ import (
 // sees acme's workspaces and nothing of beta, and may not start alice's OwnerOnly workspace;
 // alice deletes it after confirming.
 func TestTenantJourney(t *testing.T) {
-	anon, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	defer cancel()
-	visitor := &person{t: t, name: "visitor", ctx: anon}
+	visitor := newPerson(t, "visitor", browser, chromedp.WithNewBrowserContext())
 	visitor.open("/workspaces")
 	visitor.waitVisible("#token")
 	require.True(t, strings.HasPrefix(visitor.location(), "/signin"), "no session: sent to sign in")
@@ -44,14 +42,13 @@ func TestTenantJourney(t *testing.T) {
 	require.Equal(t, "240", eval[string](alice, `document.querySelector('#idleMinutes').max`))
 	alice.screenshot("02-new-workspace")
 
-	alice.do(
+	alice.submitting(
 		chromedp.SendKeys("#name", "alice-nb"),
 		chromedp.SendKeys("#displayName", "Alice's <b>notebook</b>"),
 		chromedp.SetValue("#memory", "1.5"),
 		chromedp.Submit("#name"),
 	)
-	alice.waitUntil("back on the list", `location.pathname === "/workspaces"`, 30*time.Second, "location.pathname")
-	alice.waitVisible(".flash")
+	require.Equal(t, "/workspaces", alice.location())
 	require.Contains(t, alice.text(".flash"), "Creating alice-nb in acme")
 	row := rowSel("acme", "default", "alice-nb")
 	alice.waitVisible(row)
@@ -80,8 +77,8 @@ func TestTenantJourney(t *testing.T) {
 	}), "the browser opened the workspace's URL")
 
 	// Stop from the list; the row follows to Stopped live.
-	alice.do(chromedp.Click(row + " form[data-action=stop] button"))
-	alice.waitUntil("back on the list", `location.pathname === "/workspaces" && !!document.querySelector(".flash")`, 30*time.Second, "location.pathname")
+	alice.submitting(chromedp.Click(row + " form[data-action=stop] button"))
+	require.Equal(t, "/workspaces", alice.location())
 	require.Contains(t, alice.text(".flash"), "Stopping alice-nb")
 	eval[bool](alice, "window.__sameDocument = true")
 	alice.waitUntil("alice-nb Stopped without a reload", fmt.Sprintf(`window.__sameDocument === true && %s === "Stopped"`, rowField("acme", "default", "alice-nb", "phase")),
@@ -96,8 +93,7 @@ func TestTenantJourney(t *testing.T) {
 	alice.waitVisible("#share-users")
 	require.Contains(t, alice.body(), "Conditions")
 	alice.screenshot("05-workspace")
-	alice.do(chromedp.SendKeys("#share-users", "bob"), chromedp.Submit("#share-users"))
-	alice.waitVisible(".flash")
+	alice.submitting(chromedp.SendKeys("#share-users", "bob"), chromedp.Submit("#share-users"))
 	require.Contains(t, alice.text(".flash"), "Shared alice-nb with bob")
 	require.Contains(t, alice.text("table.shares"), "bob")
 	alice.screenshot("06-workspace-shared")
@@ -137,8 +133,7 @@ func TestTenantJourney(t *testing.T) {
 	// alice's workspace is OwnerOnly: the hub refuses bob's start, and the console says why.
 	bob.open("/workspaces")
 	bob.waitVisible(row + " form[data-action=start] button")
-	bob.do(chromedp.Click(row + " form[data-action=start] button"))
-	bob.waitVisible("p.error")
+	bob.submitting(chromedp.Click(row + " form[data-action=start] button"))
 	require.Contains(t, bob.text("p.error"), "OwnerOnly")
 	bob.screenshot("08-bob-refused")
 	require.Equal(t, workspacesv1alpha1.DesiredStatusStopped, getWorkspace(t, "alice", "acme", "alice-nb").Spec.DesiredStatus, "bob's start changed nothing")
@@ -150,8 +145,8 @@ func TestTenantJourney(t *testing.T) {
 	alice.waitVisible("#confirm")
 	require.Contains(t, alice.body(), "its storage included")
 	alice.screenshot("09-delete-confirm")
-	alice.do(chromedp.SendKeys("#confirm", "alice-nb"), chromedp.Submit("#confirm"))
-	alice.waitUntil("back on the list", `location.pathname === "/workspaces" && !!document.querySelector(".flash")`, 30*time.Second, "location.pathname")
+	alice.submitting(chromedp.SendKeys("#confirm", "alice-nb"), chromedp.Submit("#confirm"))
+	require.Equal(t, "/workspaces", alice.location())
 	eval[bool](alice, "window.__sameDocument = true")
 	alice.waitUntil("alice-nb gone without a reload", fmt.Sprintf(`window.__sameDocument === true && !document.querySelector(%q)`, row), 2*time.Minute, rowField("acme", "default", "alice-nb", "phase"))
 }
@@ -179,8 +174,7 @@ func TestNewWorkspaceRefusals(t *testing.T) {
 
 	// Without the browser's checks the console checks the template's bounds itself.
 	eval[bool](alice, `(document.querySelector('form.create-form').noValidate = true)`)
-	alice.do(chromedp.Click(`form.create-form button[type=submit]`))
-	alice.waitVisible(`[data-testid=form-error]`)
+	alice.submitting(chromedp.Click(`form.create-form button[type=submit]`))
 	require.Contains(t, alice.text(`[data-testid=form-error]`), "Memory 64 GiB exceeds the template's maximum 4")
 	require.Equal(t, "too-big", eval[string](alice, `document.querySelector('#name').value`), "values are kept")
 	alice.screenshot("10-form-refused-bounds")
@@ -192,8 +186,7 @@ func TestNewWorkspaceRefusals(t *testing.T) {
 		alice.open("/orgs/acme/new")
 		alice.waitVisible("#name")
 		eval[bool](alice, `(document.querySelector('form.create-form').noValidate = true)`)
-		alice.do(chromedp.SendKeys("#name", tc.name), chromedp.Click(`form.create-form button[type=submit]`))
-		alice.waitVisible(`[data-testid=form-error]`)
+		alice.submitting(chromedp.SendKeys("#name", tc.name), chromedp.Click(`form.create-form button[type=submit]`))
 		require.Contains(t, alice.text(`[data-testid=form-error]`), tc.want, "the API's own message")
 		if tc.shot != "" {
 			alice.screenshot(tc.shot)
@@ -251,14 +244,12 @@ func TestOneWatchPerSessionAndOrganization(t *testing.T) {
 	alice := as(t, "alice")
 	alice.open("/workspaces")
 	alice.waitUntil("live", `document.body.getAttribute("data-live-ready") === "1"`, 30*time.Second, "")
-	tab, cancel := chromedp.NewContext(alice.ctx) // a second tab of the same browser context
-	defer cancel()
-	second := &person{t: t, name: "alice (second tab)", ctx: tab}
+	second := newPerson(t, "alice (second tab)", alice.ctx) // a second tab of the same browser context
 	second.open("/workspaces")
 	second.waitUntil("live", `document.body.getAttribute("data-live-ready") === "1"`, 30*time.Second, "")
 	require.Equal(t, watches+1, metric(t, "atrium_console_watches"), "one watch of acme for both tabs")
 	require.Equal(t, streams+2, metric(t, "atrium_console_live_streams"), "two live streams")
-	alice.do(chromedp.Click(`form.signout button`))
+	alice.submitting(chromedp.Click(`form.signout button`))
 	alice.waitVisible("#token")
 	require.NoError(t, wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		return metric(t, "atrium_console_watches") == watches && metric(t, "atrium_console_live_streams") == streams, nil

@@ -29,9 +29,7 @@ type person struct {
 // as opens a fresh browser context for user and signs them in with their hub token.
 func as(t *testing.T, user string) *person {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	p := &person{t: t, name: user, ctx: ctx}
+	p := newPerson(t, user, browser, chromedp.WithNewBrowserContext())
 	token, err := env.Hub.Token(user)
 	require.NoError(t, err)
 	p.do(chromedp.Navigate(console.URL() + "/signin"))
@@ -40,6 +38,17 @@ func as(t *testing.T, user string) *person {
 	p.waitVisible(`[data-testid="username"]`)
 	require.Equal(t, user, p.text(`[data-testid="username"]`))
 	return p
+}
+
+// newPerson opens a tab (in a new browser context with chromedp.WithNewBrowserContext). The
+// first run on a chromedp context creates its tab for the lifetime of that run's context, so it
+// runs here without a timeout; later actions get theirs.
+func newPerson(t *testing.T, name string, parent context.Context, opts ...chromedp.ContextOption) *person {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "open a tab for %s", name)
+	return &person{t: t, name: name, ctx: ctx}
 }
 
 // do runs browser actions, failing the test on error, within a minute.
@@ -99,6 +108,14 @@ func (p *person) waitUntil(what, expr string, timeout time.Duration, seen string
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// submitting runs actions that send a form (or follow a link) and waits for the next page.
+func (p *person) submitting(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	eval[bool](p, "window.__previousPage = true")
+	p.do(actions...)
+	p.waitUntil("the next page", `window.__previousPage !== true && document.readyState === "complete"`, time.Minute, "location.pathname")
 }
 
 // body is the page's visible text.

@@ -154,7 +154,9 @@ func startBrowser() (context.Context, context.CancelFunc, error) {
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "chromium: "+format+"\n", args...)
+	}))
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		cancelCtx()
 		cancelAlloc()
