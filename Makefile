@@ -62,7 +62,7 @@ tools: $(TOOLS) ## Build the test bed (kcp, etcd, kube-*, kwok) and code tools i
 
 # ---- build ----
 .PHONY: build
-build: ## Build atrium, atrium-hub and atrium-agent into bin/.
+build: ## Build atrium, atrium-hub, atrium-agent and atrium-console into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: generate
@@ -89,8 +89,18 @@ test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no tes
 
 # -count=1: e2e results must never come from Go's test cache, which does not see the binaries
 # the suites start (bin/atrium-agent, bin/kcp, ...).
+# The console's browser tests drive Debian's Chromium; install it from Debian's packages when it is
+# missing (as root, as CI runs; never a browser downloaded from elsewhere).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium package for the console's browser tests, when /usr/bin/chromium is missing.
+	@test -x $(CHROMIUM) || { echo ">> installing Debian's chromium for the console's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@test -x $(CHROMIUM) || { echo "chromium: $(CHROMIUM) is still missing; install Debian's chromium package"; exit 1; }
+
 .PHONY: test-e2e
-test-e2e: tools build ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
+test-e2e: tools build chromium ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
 
 .PHONY: test-fuzz-short
@@ -117,7 +127,7 @@ help: ## List the targets.
 IMAGE_REGISTRY ?= ghcr.io/atrium-dev
 IMAGE_TAG      ?= dev
 DOCKER         ?= docker
-IMAGES         := atrium-agent atrium-hub atrium
+IMAGES         := atrium-agent atrium-hub atrium-console atrium
 
 .PHONY: chart-crds
 chart-crds: ## Copy the compute CRDs and example access strategies into the atrium-agent chart.

@@ -36,6 +36,7 @@ const (
 	sampleName     = "hello"
 	pidFile        = "dev.pid"
 	idePortFile    = "ide.port"
+	consolePort    = "console.port"
 	readyTimeout   = 5 * time.Minute
 	heartbeatEvery = "5s"
 )
@@ -179,6 +180,20 @@ func (o *upOptions) run(ctx context.Context) error {
 	}
 	stoppers = append(stoppers, hc.Stop)
 
+	p.step("starting the console")
+	port, _ := strconv.Atoi(strings.TrimPrefix(loopbackAddrIn(dir, consolePort), "127.0.0.1:"))
+	con, err := testbed.StartConsole(ctx, testbed.ConsoleOptions{Hub: env.Hub, Port: port, Args: []string{
+		"--sign-in-hint=On the local platform the tokens are printed by atrium dev up and kept in " + env.Hub.TokenFile() + ".",
+	}})
+	if err != nil {
+		return fmt.Errorf("failed to start the console: %w (see %s)", err, filepath.Join(logs, "atrium-console.log"))
+	}
+	stoppers = append(stoppers, con.Stop)
+	signIn, err := consoleSignIn(env)
+	if err != nil {
+		return err
+	}
+
 	p.step("writing kubeconfigs")
 	kubeconfigs, err := writeKubeconfigs(env, dir, names, orgs)
 	if err != nil {
@@ -216,6 +231,9 @@ Organization %s lives on shard %s (workspace %s is %s); the same commands work t
 `, lo.name, lo.shard, sampleName, states[lo.name], kubeconfigs[lo.name+"-"+orgAdmin])
 	}
 	fmt.Printf(`
+Console: %s  (sign in by pasting a token)
+%s`, con.URL(), signIn)
+	fmt.Printf(`
 Hub admin: %s   Compute clusters: %s
 Logs: %s   Stop: Ctrl-C or atrium dev down --state-dir %s
 `, kubeconfigs["admin"], filepath.Join(dir, "kubeconfigs", "cluster-*.kubeconfig"), logs, o.stateDir)
@@ -250,8 +268,27 @@ func region(cluster string) string {
 
 // loopbackAddr returns the IDE stand-in's address, stable across resumes of a state dir so
 // the URLs already recorded in workspaces stay right.
-func loopbackAddr(dir string) string {
-	path := filepath.Join(dir, idePortFile)
+func loopbackAddr(dir string) string { return loopbackAddrIn(dir, idePortFile) }
+
+// consoleSignIn says how alice, bob and the hub admin sign in to the console: their tokens.
+func consoleSignIn(env *testbed.Env) (string, error) {
+	var b strings.Builder
+	for _, u := range []struct{ name, what string }{
+		{orgAdmin, "admin of " + org}, {orgMember, "member of " + org}, {testbed.HubAdminUser, "hub admin: compute clusters and organizations"},
+	} {
+		token, err := env.Hub.Token(u.name)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  %-13s %s   (%s)\n", u.name, token, u.what)
+	}
+	return b.String(), nil
+}
+
+// loopbackAddrIn returns a loopback address whose port is kept in the state dir's file, so it
+// stays the same when the state dir is resumed.
+func loopbackAddrIn(dir, file string) string {
+	path := filepath.Join(dir, file)
 	if data, err := os.ReadFile(path); err == nil {
 		return "127.0.0.1:" + strings.TrimSpace(string(data))
 	}
