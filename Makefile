@@ -152,6 +152,14 @@ BENCH_ORGS ?= 50
 .PHONY: bench
 bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (1000) over BENCH_ORGS orgs (50); writes _output/bench/results.json, pprof profiles in _output/bench/profiles/ and BENCHMARKS.md (BENCH_COMPARE=before.json=after.json tables earlier runs).
 	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 150m -v
+	$(MAKE) --no-print-directory bench-console
+
+BENCH_SESSIONS        ?= 100
+BENCH_CONSOLE_MINUTES ?= 2
+
+.PHONY: bench-console
+bench-console: tools build ## Benchmark the console alone: BENCH_SESSIONS (100) signed-in sessions with live updates; requests to kcp per minute and console RSS → _output/bench/console.json and BENCHMARKS-console.md.
+	ATRIUM_BENCH=1 BENCH_SESSIONS=$(BENCH_SESSIONS) BENCH_CONSOLE_MINUTES=$(BENCH_CONSOLE_MINUTES) $(GO) test ./test/bench/console/ -run '^TestConsoleBench$$' -count=1 -timeout 60m -v
 
 # ---- reliability and security ----
 $(BIN)/govulncheck: $(call tooldeps,govulncheck)
