@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -287,6 +286,3 @@ func splitNames(s string) []string {
 	}
 	return out
 }
-
-// validName reports whether s is a DNS-1123 label, as workspace names are.
-func validName(s string) bool { return len(validation.IsDNS1123Label(s)) == 0 }
