@@ -202,7 +202,7 @@ func Run(ctx context.Context, opts Options) error {
 		Platform:      local.GetClient(),
 		PlatformCache: local.GetCache(),
 		Roster:        roster.New(),
-		Recorder:      local.GetEventRecorderFor("atrium-hub"),
+		Recorder:      local.GetEventRecorderFor("atrium-hub"), //nolint:staticcheck // Deps.Recorder is a record.EventRecorder; moving to the events API changes every caller
 		Options:       opts,
 		Now:           time.Now,
 	}

@@ -112,7 +112,7 @@ func (h *Heartbeat) Beat(ctx context.Context) error {
 	apply.SetAPIVersion(platformv1alpha1.SchemeGroupVersion.String())
 	apply.SetKind("ComputeCluster")
 	apply.SetName(h.opts.Cluster)
-	if err := h.opts.Hub.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(h.opts.FieldManager), client.ForceOwnership); err != nil {
+	if err := h.opts.Hub.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(apply), client.FieldOwner(h.opts.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to write heartbeat: %w", err)
 	}
 	return nil

@@ -213,7 +213,7 @@ func (r *Reconciler) apply(ctx context.Context, desired, existing *unstructured.
 	if upToDate(desired, existing) {
 		return false, nil
 	}
-	if err := r.client.Patch(ctx, desired, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("failed to apply %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
 	return true, nil

@@ -112,22 +112,21 @@ func Generate(root string) ([]byte, error) {
 
 func loadGroup(dir string) (*group, error) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go") && !strings.HasPrefix(fi.Name(), "zz_generated")
-	}, parser.ParseComments)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse %s: %w", dir, err)
+		return nil, fmt.Errorf("failed to read %s: %w", dir, err)
 	}
 	var files []*ast.File
-	var names []string
-	for _, p := range pkgs {
-		for name := range p.Files {
-			names = append(names, name)
+	for _, e := range entries { // sorted by name
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || strings.HasPrefix(name, "zz_generated") {
+			continue
 		}
-		sort.Strings(names)
-		for _, name := range names {
-			files = append(files, p.Files[name])
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse %s: %w", filepath.Join(dir, name), err)
 		}
+		files = append(files, f)
 	}
 	if len(files) == 0 {
 		return nil, nil

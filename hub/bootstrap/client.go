@@ -64,7 +64,7 @@ func apply(ctx context.Context, c client.Client, obj client.Object) error {
 	u.SetManagedFields(nil)
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "status")
-	if err := c.Patch(ctx, u, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to apply %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return nil

@@ -78,7 +78,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cc *platformv1alpha1.Compute
 	apply.SetAPIVersion(platformv1alpha1.SchemeGroupVersion.String())
 	apply.SetKind("ComputeCluster")
 	apply.SetName(cc.Name)
-	if err := r.Client.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(apply), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to apply the Ready condition: %w", err))
 	}
 	log.FromContext(ctx).Info("cluster health changed", "ready", j.Ready, "reason", j.Reason, "heartbeatAge", j.Age.Round(time.Millisecond))

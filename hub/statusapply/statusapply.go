@@ -83,7 +83,7 @@ func applyStatus(ctx context.Context, c client.Client, ws *workspacesv1alpha1.Wo
 	apply.SetNamespace(ws.Namespace)
 	apply.SetName(ws.Name)
 	apply.SetResourceVersion(resourceVersion)
-	if err := c.Status().Patch(ctx, apply, client.Apply, client.FieldOwner(manager), client.ForceOwnership); err != nil {
+	if err := c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(apply), client.FieldOwner(manager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to apply workspace status as %s: %w", manager, err)
 	}
 	return nil
@@ -97,7 +97,7 @@ func WorkspaceLabels(ctx context.Context, c client.Client, ws *workspacesv1alpha
 	apply.SetNamespace(ws.Namespace)
 	apply.SetName(ws.Name)
 	apply.SetLabels(labels)
-	if err := c.Patch(ctx, apply, client.Apply, client.FieldOwner(manager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(apply), client.FieldOwner(manager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("failed to apply workspace labels as %s: %w", manager, err)
 	}
 	return nil

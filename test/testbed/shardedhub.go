@@ -389,7 +389,7 @@ func (s *shardedHub) newProcesses(opts HubOptions, tokenFile string) error {
 			"--root-directory=" + rootDir,
 			"--shard-name=" + name,
 			"--bind-address=127.0.0.1",
-				"--secure-port=" + itoa(ports.Secure),
+			"--secure-port=" + itoa(ports.Secure),
 			"--embedded-etcd-client-port=" + itoa(ports.EtcdClient),
 			"--embedded-etcd-peer-port=" + itoa(ports.EtcdPeer),
 			"--shard-base-url=" + s.shardURL(i),

@@ -91,7 +91,7 @@ func place(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, cluster s
 	u.SetNamespace(ws.Namespace)
 	u.SetName(ws.Name)
 	u.SetLabels(map[string]string{workspacesv1alpha1.LabelCluster: cluster})
-	require.NoError(t, c.Patch(ctx, u, client.Apply, client.FieldOwner("atrium-hub"), client.ForceOwnership))
+	require.NoError(t, c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("atrium-hub"), client.ForceOwnership))
 	status := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{
 		"placement": map[string]any{"cluster": cluster, "time": time.Now().UTC().Format(time.RFC3339)},
 	}}}
@@ -99,7 +99,7 @@ func place(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, cluster s
 	status.SetKind("Workspace")
 	status.SetNamespace(ws.Namespace)
 	status.SetName(ws.Name)
-	require.NoError(t, c.Status().Patch(ctx, status, client.Apply, client.FieldOwner("atrium-hub"), client.ForceOwnership))
+	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner("atrium-hub"), client.ForceOwnership))
 }
 
 // waitHub waits until the hub Workspace satisfies cond, and returns it.
