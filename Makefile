@@ -155,7 +155,7 @@ bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENC
 	$(MAKE) --no-print-directory bench-console
 
 BENCH_SESSIONS        ?= 100
-BENCH_CONSOLE_MINUTES ?= 2
+BENCH_CONSOLE_MINUTES ?= 10
 
 .PHONY: bench-console
 bench-console: tools build ## Benchmark the console alone: BENCH_SESSIONS (100) signed-in sessions with live updates; requests to kcp per minute and console RSS → _output/bench/console.json and BENCHMARKS-console.md.

@@ -130,7 +130,7 @@ func TestConsoleBench(t *testing.T) {
 		t.Skip("runs with ATRIUM_BENCH=1 (make bench-console)")
 	}
 	ctx := context.Background()
-	window := 2 * time.Minute
+	window := 10 * time.Minute
 	if m, err := strconv.ParseFloat(os.Getenv("BENCH_CONSOLE_MINUTES"), 64); err == nil && m > 0 {
 		window = time.Duration(m * float64(time.Minute))
 	}
