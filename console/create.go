@@ -155,7 +155,7 @@ func (s *Server) newForm(r *http.Request, req *request, chosen string) (*newView
 		view.Limit = &limitView{Max: *max}
 		if lo, err := req.live.Org(r.Context(), req.org.Name); err == nil {
 			for _, ws := range lo.List() {
-				if owner(ws) == req.session.Identity.Username && templateOf(ws) == tmpl.Name && !ws.IsStopped() && !ws.IsDeleting() {
+				if ws.OwnerName() == req.session.Identity.Username && ws.TemplateName() == tmpl.Name && !ws.IsStopped() && !ws.IsDeleting() {
 					view.Limit.Running++
 				}
 			}

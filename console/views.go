@@ -43,9 +43,9 @@ type Row struct {
 func rowOf(org string, ws *workspacesv1alpha1.Workspace, user string, now time.Time) Row {
 	r := Row{
 		Key: org + "/" + ws.Namespace + "/" + ws.Name, Org: org, Namespace: ws.Namespace, Name: ws.Name,
-		DisplayName: ws.Spec.DisplayName, Phase: displayPhase(ws), Cluster: ws.PlacedCluster(), Region: region(ws),
-		Owner: owner(ws), Created: ws.CreationTimestamp.UTC().Format(time.RFC3339), Age: sinceLabel(ws.CreationTimestamp.Time, now),
-		Message: explain(ws), Template: templateOf(ws), Path: workspacePath(org, ws.Namespace, ws.Name),
+		DisplayName: ws.Spec.DisplayName, Phase: string(ws.DisplayPhase()), Cluster: ws.PlacedCluster(), Region: region(ws),
+		Owner: ws.OwnerName(), Created: ws.CreationTimestamp.UTC().Format(time.RFC3339), Age: sinceLabel(ws.CreationTimestamp.Time, now),
+		Message: explain(ws), Template: ws.TemplateName(), Path: workspacePath(org, ws.Namespace, ws.Name),
 		Deleting: ws.IsDeleting(),
 	}
 	r.Mine = r.Owner != "" && r.Owner == user
@@ -75,19 +75,6 @@ func safeURL(u string) string {
 		return ""
 	}
 	return p.String()
-}
-
-// displayPhase is status.phase, with what the agent cannot say yet filled in.
-func displayPhase(ws *workspacesv1alpha1.Workspace) string {
-	switch {
-	case ws.IsDeleting():
-		return string(workspacesv1alpha1.WorkspacePhaseDeleting)
-	case ws.Status.Phase != "":
-		return string(ws.Status.Phase)
-	case ws.IsStopped():
-		return string(workspacesv1alpha1.WorkspacePhaseStopped)
-	}
-	return string(workspacesv1alpha1.WorkspacePhasePending)
 }
 
 func tone(ws *workspacesv1alpha1.Workspace, phase string) string {
@@ -194,23 +181,6 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
-}
-
-func owner(ws *workspacesv1alpha1.Workspace) string {
-	if ws.Status.Owner != nil && ws.Status.Owner.Username != "" {
-		return ws.Status.Owner.Username
-	}
-	return ws.Annotations[workspacesv1alpha1.AnnotationCreatedBy]
-}
-
-func templateOf(ws *workspacesv1alpha1.Workspace) string {
-	if ws.Status.Effective != nil && ws.Status.Effective.Template != "" {
-		return ws.Status.Effective.Template
-	}
-	if ws.Spec.TemplateRef != nil {
-		return ws.Spec.TemplateRef.Name
-	}
-	return ""
 }
 
 // region is the region of the compute cluster the workspace is placed on, as the hub recorded
