@@ -74,7 +74,7 @@ tools: ## Build the test bed (kcp, etcd, kube-*, kwok) and code tools into bin/ 
 
 # ---- build ----
 .PHONY: build
-build: ## Build atrium, atrium-hub and atrium-agent into bin/.
+build: ## Build atrium, atrium-hub, atrium-agent and atrium-console into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: generate
@@ -112,9 +112,18 @@ test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no tes
 # the suites start (bin/atrium-agent, bin/kcp, ...). E2E_PARALLEL packages (each with its own
 # test bed) run at once; it also bounds how many of their test binaries are built at once.
 E2E_PARALLEL ?= 2
+# The console's browser tests drive Debian's Chromium; install it from Debian's packages when it is
+# missing (as root, as CI runs; never a browser downloaded from elsewhere).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium package for the console's browser tests, when /usr/bin/chromium is missing.
+	@test -x $(CHROMIUM) || { echo ">> installing Debian's chromium for the console's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@test -x $(CHROMIUM) || { echo "chromium: $(CHROMIUM) is still missing; install Debian's chromium package"; exit 1; }
 
 .PHONY: test-e2e
-test-e2e: tools build ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
+test-e2e: tools build chromium ## Run the e2e suites on the real test bed (kcp + compute clusters), one test bed per package, and the benchmark smoke test.
 	$(GO) test -count=1 -p $(E2E_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./test/e2e/... ./test/bench/
 
 .PHONY: test-fuzz-short
@@ -141,7 +150,7 @@ help: ## List the targets.
 IMAGE_REGISTRY ?= ghcr.io/atrium-dev
 IMAGE_TAG      ?= dev
 DOCKER         ?= docker
-IMAGES         := atrium-agent atrium-hub atrium
+IMAGES         := atrium-agent atrium-hub atrium-console atrium
 
 .PHONY: chart-crds
 chart-crds: ## Copy the compute CRDs and example access strategies into the atrium-agent chart.
@@ -166,6 +175,14 @@ BENCH_ORGS ?= 50
 .PHONY: bench
 bench: tools build ## Run the benchmarks (test/bench) on the real test bed: BENCH_N workspaces (1000) over BENCH_ORGS orgs (50); writes _output/bench/results.json, pprof profiles in _output/bench/profiles/ and BENCHMARKS.md (BENCH_COMPARE=before.json=after.json tables earlier runs).
 	ATRIUM_BENCH=1 BENCH_N=$(BENCH_N) BENCH_ORGS=$(BENCH_ORGS) $(GO) test ./test/bench/ -run '^TestBench$$' -count=1 -timeout 150m -v
+	$(MAKE) --no-print-directory bench-console
+
+BENCH_SESSIONS        ?= 100
+BENCH_CONSOLE_MINUTES ?= 10
+
+.PHONY: bench-console
+bench-console: tools build ## Benchmark the console alone: BENCH_SESSIONS (100) signed-in sessions with live updates; requests to kcp per minute and console RSS → _output/bench/console.json and BENCHMARKS-console.md.
+	ATRIUM_BENCH=1 BENCH_SESSIONS=$(BENCH_SESSIONS) BENCH_CONSOLE_MINUTES=$(BENCH_CONSOLE_MINUTES) $(GO) test ./test/bench/console/ -run '^TestConsoleBench$$' -count=1 -timeout 60m -v
 
 # ---- reliability and security ----
 $(BIN)/govulncheck: $(call tooldeps,govulncheck)

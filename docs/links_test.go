@@ -17,7 +17,8 @@ func TestRelativeLinksResolve(t *testing.T) {
 	pages, _ := filepath.Glob("*.md")
 	pages = append(pages, filepath.Join("..", "README.md"),
 		filepath.Join("..", "deploy", "charts", "atrium-agent", "README.md"),
-		filepath.Join("..", "deploy", "charts", "atrium-hub", "README.md"))
+		filepath.Join("..", "deploy", "charts", "atrium-hub", "README.md"),
+		filepath.Join("..", "deploy", "charts", "atrium-console", "README.md"))
 	for _, page := range pages {
 		raw, err := os.ReadFile(page)
 		if err != nil {

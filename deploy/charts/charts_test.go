@@ -51,6 +51,18 @@ var hubValueSets = map[string]map[string]any{
 	"no webhook": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "webhook": map[string]any{"enabled": false}},
 }
 
+var consoleValueSets = map[string]map[string]any{
+	"oidc behind an ingress": {
+		"hub": map[string]any{"url": "https://kcp.example.com:6443", "caConfigMap": "hub-ca"}, "publicURL": "https://console.example.com",
+		"oidc":    map[string]any{"issuerURL": "https://login.example.com", "clientID": "atrium-console", "clientSecret": map[string]any{"existingSecret": "oidc"}},
+		"ingress": map[string]any{"enabled": true, "tlsSecret": "console-tls"},
+	},
+	"authenticating proxy, own TLS": {
+		"hub": map[string]any{"url": "https://kcp:6443"}, "publicURL": "https://console.example.com", "auth": "proxy",
+		"proxyTokenHeader": "Authorization", "tls": map[string]any{"existingSecret": "console-tls"},
+	},
+}
+
 // TestChartCRDsAreTheExports keeps one source of truth: the agent chart's crds/ are copies of
 // the generated compute CRDs in exports/crds (`make chart-crds` copies them).
 func TestChartCRDsAreTheExports(t *testing.T) {
@@ -94,7 +106,7 @@ func sameFiles(t *testing.T, want, got []string, fix string) {
 
 func TestLint(t *testing.T) {
 	// The values files documented for `helm lint -f` and chart-testing.
-	for _, chart := range []string{Agent, Hub} {
+	for _, chart := range []string{Agent, Hub, Console} {
 		raw, err := os.ReadFile(filepath.Join(Dir(chart), "ci", "lint-values.yaml"))
 		if err != nil {
 			t.Fatal(err)
@@ -107,7 +119,7 @@ func TestLint(t *testing.T) {
 			t.Errorf("helm lint %s -f ci/lint-values.yaml:\n%s", chart, strings.Join(problems, "\n"))
 		}
 	}
-	for chart, sets := range map[string]map[string]map[string]any{Agent: agentValueSets, Hub: hubValueSets} {
+	for chart, sets := range map[string]map[string]map[string]any{Agent: agentValueSets, Hub: hubValueSets, Console: consoleValueSets} {
 		for name, values := range sets {
 			t.Run(chart+"/"+name, func(t *testing.T) {
 				if problems := Lint(chart, values); len(problems) > 0 {
@@ -305,7 +317,7 @@ func TestRenderRefusesBadValues(t *testing.T) {
 
 // TestValuesDocumented: every value of values.yaml has a row in the chart's README.
 func TestValuesDocumented(t *testing.T) {
-	for _, chart := range []string{Agent, Hub} {
+	for _, chart := range []string{Agent, Hub, Console} {
 		raw, err := os.ReadFile(filepath.Join(Dir(chart), "values.yaml"))
 		if err != nil {
 			t.Fatal(err)
@@ -396,4 +408,49 @@ func names(objs []*unstructured.Unstructured) []string {
 		out = append(out, o.GetName())
 	}
 	return out
+}
+
+// TestConsoleRender: the console gets the hub's URL and CA, never a credential of its own (no
+// Secret but the OIDC client's, no ServiceAccount token), and the sign-in flags of its mode.
+func TestConsoleRender(t *testing.T) {
+	for name, values := range consoleValueSets {
+		t.Run(name, func(t *testing.T) {
+			r, err := Render(Console, "console", "atrium-system", values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var args []string
+			kinds := map[string]bool{}
+			for _, o := range r.Objects {
+				kinds[o.GetKind()] = true
+				if o.GetKind() != "Deployment" {
+					continue
+				}
+				if v, _, _ := unstructured.NestedBool(o.Object, "spec", "template", "spec", "automountServiceAccountToken"); v {
+					t.Error("the console must not mount a ServiceAccount token")
+				}
+				containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+				for _, a := range containers[0].(map[string]any)["args"].([]any) {
+					args = append(args, a.(string))
+				}
+			}
+			for _, k := range []string{"Secret", "ServiceAccount", "ClusterRole", "Role"} {
+				if kinds[k] {
+					t.Errorf("the chart renders a %s: the console has no identity or credentials of its own", k)
+				}
+			}
+			joined := strings.Join(args, " ")
+			for _, want := range []string{"--hub-url=", "--public-url=https://console.example.com", "--auth="} {
+				if !strings.Contains(joined, want) {
+					t.Errorf("args %v lack %s", args, want)
+				}
+			}
+			if strings.Contains(joined, "--insecure-cookies") {
+				t.Error("the chart must never drop Secure cookies")
+			}
+		})
+	}
+	if _, err := Render(Console, "console", "atrium-system", map[string]any{"hub": map[string]any{"url": "https://kcp"}, "publicURL": "https://c"}); err == nil || !strings.Contains(err.Error(), "oidc.issuerURL is required") {
+		t.Errorf("oidc without an issuer: got %v, want the chart to refuse", err)
+	}
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package charts owns Atrium's Helm charts (atrium-agent, atrium-hub) and renders them with the
+// Package charts owns Atrium's Helm charts (atrium-agent, atrium-hub, atrium-console) and renders them with the
 // Helm library the way `helm template` does, for the chart tests (here and test/e2e/charts).
 package charts
 
@@ -40,8 +40,9 @@ import (
 
 // The charts of this directory.
 const (
-	Agent = "atrium-agent"
-	Hub   = "atrium-hub"
+	Agent   = "atrium-agent"
+	Hub     = "atrium-hub"
+	Console = "atrium-console"
 )
 
 // Dir returns the directory of the chart called name, found next to this source file so tests

@@ -263,7 +263,10 @@ func GrantOrg(ctx context.Context, cfg *rest.Config, name string, admins, member
 	if err := errors.Join(grant(exports.OrgAdminRole, admins), grant(exports.OrgMemberRole, members)); err != nil {
 		return err
 	}
-	return removeLegacyPolicies(ctx, c)
+	if err := removeLegacyPolicies(ctx, c); err != nil {
+		return err
+	}
+	return grantDirectory(ctx, cfg, name, c)
 }
 
 // bindingName is a valid, readable and collision-free name for the binding of user to role.
@@ -324,6 +327,9 @@ func DeleteOrg(ctx context.Context, cfg *rest.Config, name string) error {
 	}
 	if err := c.Delete(ctx, ws); err != nil && !apierrors.IsNotFound(err) {
 		return wrapHubError("failed to delete organization "+name, err)
+	}
+	if err := removeDirectory(ctx, c, name); err != nil {
+		return err
 	}
 	// kcp removes the logical cluster's content before the workspace object: wait for that,
 	// as kubectl delete does, so "deleted" means gone.

@@ -35,9 +35,12 @@ func TestChooseReservesConcurrently(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			req := mcreconcile.Request{ClusterName: "org", Request: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "default", Name: fmt.Sprintf("ws-%d", i)}}}
-			c, _, err := r.choose(context.Background(), &scope{req: req, now: now}, need)
+			c, region, _, err := r.choose(context.Background(), &scope{req: req, now: now}, need)
 			if err != nil {
 				t.Error(err)
+			}
+			if region != c {
+				t.Errorf("placed on %q in region %q, want the cluster's region label %q", c, region, c)
 			}
 			chosen[i] = c
 		}()

@@ -217,14 +217,14 @@ func (r *Reconciler) reconcileUnplaced(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	chosen, why, err := r.choose(ctx, s, need)
+	chosen, region, why, err := r.choose(ctx, s, need)
 	if err != nil {
 		return err
 	}
 	if chosen == "" {
 		return r.writeScheduled(ctx, s, workspacesv1alpha1.ReasonNoClusterFits, why, nil)
 	}
-	if err := r.place(ctx, s, need, chosen); err != nil {
+	if err := r.place(ctx, s, need, chosen, region); err != nil {
 		if apierrors.IsConflict(err) {
 			// Decided on an outdated version: the newer one's event brings the workspace back.
 			log.FromContext(ctx).V(1).Info("workspace changed before its placement was written; deciding again", "err", err.Error())
@@ -238,33 +238,42 @@ func (r *Reconciler) reconcileUnplaced(ctx context.Context, s *scope) error {
 
 // choose picks a cluster for the workspace and reserves its requests there in the roster, so
 // that a concurrent decision sees them committed. Decisions are serialized; everything else
-// (reading the template, writing the placement) runs concurrently.
-func (r *Reconciler) choose(ctx context.Context, s *scope, need Need) (string, string, error) {
+// (reading the template, writing the placement) runs concurrently. It returns the chosen
+// cluster and its region, or why none fits.
+func (r *Reconciler) choose(ctx context.Context, s *scope, need Need) (chosen, region, why string, err error) {
 	r.decide.Lock()
 	defer r.decide.Unlock()
 	clusters := &platformv1alpha1.ComputeClusterList{}
 	if err := r.Platform.List(ctx, clusters); err != nil {
-		return "", "", fmt.Errorf("failed to list ComputeClusters: %w", err)
+		return "", "", "", fmt.Errorf("failed to list ComputeClusters: %w", err)
 	}
 	candidates := make([]Candidate, 0, len(clusters.Items))
 	for i := range clusters.Items {
 		candidates = append(candidates, Candidate{Cluster: &clusters.Items[i], Committed: r.Roster.Committed(clusters.Items[i].Name, s.req)})
 	}
-	chosen, why := Choose(need, candidates, s.now, r.Grace)
+	chosen, why = Choose(need, candidates, s.now, r.Grace)
 	if chosen != "" {
 		r.Roster.Observe(s.req, roster.Entry{Cluster: chosen, Requests: need.Requests, Running: true})
+		for i := range clusters.Items {
+			if clusters.Items[i].Name == chosen {
+				region = clusters.Items[i].Region()
+			}
+		}
 	}
-	return chosen, why, nil
+	return chosen, region, why, nil
 }
 
-// place writes the placement on chosen and the cluster label.
-func (r *Reconciler) place(ctx context.Context, s *scope, need Need, chosen string) error {
+// place writes the placement on chosen (in region) and the cluster label.
+func (r *Reconciler) place(ctx context.Context, s *scope, need Need, chosen, region string) error {
 	placement := map[string]any{
 		"cluster": chosen,
 		"time":    metav1.NewTime(s.now).UTC().Format(time.RFC3339),
 	}
 	if need.Shard != "" {
 		placement["shard"] = need.Shard
+	}
+	if region != "" {
+		placement["region"] = region
 	}
 	if err := r.writeScheduled(ctx, s, workspacesv1alpha1.ReasonPlaced, "placed on compute cluster "+chosen, placement); err != nil {
 		// Give the reservation back: the workspace is still unplaced.

@@ -501,6 +501,12 @@ type WorkspacePlacement struct {
 	// of Cluster that serves this shard materializes it.
 	// +optional
 	Shard string `json:"shard,omitempty"`
+	// Region of Cluster when the workspace was placed (the ComputeCluster's
+	// spec.region, else its region label), so tenants, who cannot read
+	// ComputeClusters, see where their workspace runs.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Region string `json:"region,omitempty"`
 	// LocalNamespace is the namespace on the compute cluster that holds the
 	// workspace's mirror and resources.
 	// +optional

@@ -126,7 +126,7 @@ func writeTable(w io.Writer, items []platformv1alpha1.ComputeCluster, wide bool,
 // row is one cluster's line of `cluster list`.
 func row(c *platformv1alpha1.ComputeCluster, wide bool, now time.Time) []string {
 	r := []string{
-		c.Name, ready(c), orNone(region(c)), heartbeat(c.Status.HeartbeatTime, now),
+		c.Name, ready(c), orNone(c.Region()), heartbeat(c.Status.HeartbeatTime, now),
 		fmt.Sprint(c.Status.WorkspaceCount),
 		allocation(c.Status, corev1.ResourceCPU), allocation(c.Status, corev1.ResourceMemory),
 		orNone(shards(c.Status.Shards)),
@@ -147,17 +147,6 @@ func row(c *platformv1alpha1.ComputeCluster, wide bool, now time.Time) []string 
 		r = append(r, orNone(strategies), orNone(c.Status.AgentVersion), orNone(msg))
 	}
 	return r
-}
-
-// region is spec.region, else a region label (agents started with --labels region=...).
-func region(c *platformv1alpha1.ComputeCluster) string {
-	if c.Spec.Region != "" {
-		return c.Spec.Region
-	}
-	if r := c.Labels["topology.kubernetes.io/region"]; r != "" {
-		return r
-	}
-	return c.Labels["region"]
 }
 
 // shards names each shard by its host when the agent reports virtual-workspace URLs.

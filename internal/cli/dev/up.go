@@ -36,6 +36,7 @@ const (
 	sampleName     = "hello"
 	pidFile        = "dev.pid"
 	idePortFile    = "ide.port"
+	consolePort    = "console.port"
 	readyTimeout   = 5 * time.Minute
 	heartbeatEvery = "5s"
 )
@@ -199,6 +200,23 @@ func (o *upOptions) run(ctx context.Context) (err error) {
 	}
 	stoppers = append(stoppers, hc.Stop)
 
+	p.step("starting the console")
+	port, err := consolePortIn(dir, consolePort)
+	if err != nil {
+		return err
+	}
+	con, err := testbed.StartConsole(ctx, testbed.ConsoleOptions{Hub: env.Hub, Port: port, Args: []string{
+		"--sign-in-hint=On the local platform the tokens are printed by atrium dev up and kept in " + env.Hub.TokenFile() + ".",
+	}})
+	if err != nil {
+		return fmt.Errorf("failed to start the console: %w (see %s)", err, filepath.Join(logs, "atrium-console.log"))
+	}
+	stoppers = append(stoppers, con.Stop)
+	signIn, err := consoleSignIn(env)
+	if err != nil {
+		return err
+	}
+
 	p.step("writing kubeconfigs")
 	kubeconfigs, err := writeKubeconfigs(env, dir, names, orgs)
 	if err != nil {
@@ -236,6 +254,9 @@ Organization %s lives on shard %s (workspace %s is %s); the same commands work t
 `, lo.name, lo.shard, sampleName, states[lo.name], kubeconfigs[lo.name+"-"+orgAdmin])
 	}
 	fmt.Printf(`
+Console: %s  (sign in by pasting a token)
+%s`, con.URL(), signIn)
+	fmt.Printf(`
 Hub admin: %s   Compute clusters: %s
 Logs: %s   Stop: Ctrl-C or atrium dev down --state-dir %s
 `, kubeconfigs["admin"], filepath.Join(dir, "kubeconfigs", "cluster-*.kubeconfig"), logs, o.stateDir)
@@ -266,6 +287,41 @@ func localOrgs(shards []string) []localOrg {
 func region(cluster string) string {
 	n, _ := strconv.Atoi(strings.TrimPrefix(cluster, "cluster-"))
 	return []string{"local-a", "local-b", "local-c", "local-d"}[(n+3)%4]
+}
+
+// consoleSignIn says how alice, bob and the hub admin sign in to the console: their tokens.
+func consoleSignIn(env *testbed.Env) (string, error) {
+	var b strings.Builder
+	for _, u := range []struct{ name, what string }{
+		{orgAdmin, "admin of " + org}, {orgMember, "member of " + org}, {testbed.HubAdminUser, "hub admin: compute clusters and organizations"},
+	} {
+		token, err := env.Hub.Token(u.name)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  %-13s %s   (%s)\n", u.name, token, u.what)
+	}
+	return b.String(), nil
+}
+
+// consolePortIn returns the console's port, kept in the state dir's file so that it stays the
+// same when the state dir is resumed (the URL printed before still works); a fresh one is held
+// (testbed.HoldPort) and recorded.
+func consolePortIn(dir, file string) (int, error) {
+	path := filepath.Join(dir, file)
+	if data, err := os.ReadFile(path); err == nil {
+		if port, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && port > 0 && port < 65536 {
+			return port, nil
+		}
+	}
+	port, err := testbed.HoldPort()
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(port)), 0o644); err != nil {
+		return 0, fmt.Errorf("failed to record the console's port: %w", err)
+	}
+	return port, nil
 }
 
 // claimPIDFile records this process for `atrium dev down`, refusing a second `dev up` on the

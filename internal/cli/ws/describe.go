@@ -26,12 +26,12 @@ func describe(w io.Writer, ws *workspacesv1alpha1.Workspace, org string, now tim
 	field("Namespace", ws.Namespace)
 	field("Organization", org)
 	field("Display name", ws.Spec.DisplayName)
-	field("Owner", orNone(owner(ws)))
+	field("Owner", orNone(ws.OwnerName()))
 	if !ws.CreationTimestamp.IsZero() {
 		field("Created", fmt.Sprintf("%s (%s ago)", ws.CreationTimestamp.UTC().Format(time.RFC3339), age(ws.CreationTimestamp, now)))
 	}
 	field("Desired status", string(ws.DesiredStatusOrDefault()))
-	field("Phase", displayPhase(ws))
+	field("Phase", string(ws.DisplayPhase()))
 	field("Message", ws.Status.Message)
 	field("URL", orNone(ws.Status.AccessURL))
 	field("Placement", placement(ws, now))
@@ -45,7 +45,7 @@ func describe(w io.Writer, ws *workspacesv1alpha1.Workspace, org string, now tim
 		source = "requested; not resolved by the hub yet"
 	}
 	fmt.Fprintf(tw, "Spec (%s):\t\n", source)
-	field("  Template", orNone(template(ws)))
+	field("  Template", orNone(ws.TemplateName()))
 	field("  Image", orNone(image(ws)))
 	requests, limits := resources(ws)
 	field("  Requests", orNone(resourceList(requests)))

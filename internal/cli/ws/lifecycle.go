@@ -203,7 +203,7 @@ func state(ws *workspacesv1alpha1.Workspace) string {
 	if ws == nil {
 		return "gone"
 	}
-	s := displayPhase(ws)
+	s := string(ws.DisplayPhase())
 	if c := problem(ws); c != nil {
 		return s + " (" + c.Reason + ": " + c.Message + ")"
 	}

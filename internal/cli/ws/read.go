@@ -132,7 +132,7 @@ func completeNames(s *scope) cobra.CompletionFunc {
 		}
 		names := make([]cobra.Completion, 0, len(list.Items))
 		for _, ws := range list.Items {
-			names = append(names, cobra.CompletionWithDesc(ws.Name, displayPhase(&ws)))
+			names = append(names, cobra.CompletionWithDesc(ws.Name, string(ws.DisplayPhase())))
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -61,28 +61,14 @@ func workspaceTable(items []workspacesv1alpha1.Workspace, cols columns, now time
 }
 
 func workspaceRow(ws *workspacesv1alpha1.Workspace, cols columns, now time.Time) []string {
-	row := []string{ws.Name, displayPhase(ws), orNone(ws.PlacedCluster()), orNone(ws.Status.AccessURL), age(ws.CreationTimestamp, now), orNone(owner(ws))}
+	row := []string{ws.Name, string(ws.DisplayPhase()), orNone(ws.PlacedCluster()), orNone(ws.Status.AccessURL), age(ws.CreationTimestamp, now), orNone(ws.OwnerName())}
 	if cols.namespace {
 		row = append([]string{ws.Namespace}, row...)
 	}
 	if cols.wide {
-		row = append(row, string(ws.DesiredStatusOrDefault()), orNone(template(ws)), orNone(image(ws)), orNone(summary(ws)))
+		row = append(row, string(ws.DesiredStatusOrDefault()), orNone(ws.TemplateName()), orNone(image(ws)), orNone(summary(ws)))
 	}
 	return row
-}
-
-// displayPhase is status.phase, with what the agent cannot say yet filled in: a workspace
-// being deleted, or one no agent has reported on.
-func displayPhase(ws *workspacesv1alpha1.Workspace) string {
-	switch {
-	case ws.IsDeleting():
-		return string(workspacesv1alpha1.WorkspacePhaseDeleting)
-	case ws.Status.Phase != "":
-		return string(ws.Status.Phase)
-	case ws.IsStopped():
-		return string(workspacesv1alpha1.WorkspacePhaseStopped)
-	}
-	return string(workspacesv1alpha1.WorkspacePhasePending)
 }
 
 // summary is the one thing a tenant should read first: the message of a condition that is
@@ -111,23 +97,6 @@ func problem(ws *workspacesv1alpha1.Workspace) *metav1.Condition {
 		return c
 	}
 	return nil
-}
-
-func owner(ws *workspacesv1alpha1.Workspace) string {
-	if ws.Status.Owner != nil && ws.Status.Owner.Username != "" {
-		return ws.Status.Owner.Username
-	}
-	return ws.Annotations[workspacesv1alpha1.AnnotationCreatedBy]
-}
-
-func template(ws *workspacesv1alpha1.Workspace) string {
-	if ws.Status.Effective != nil && ws.Status.Effective.Template != "" {
-		return ws.Status.Effective.Template
-	}
-	if ws.Spec.TemplateRef != nil {
-		return ws.Spec.TemplateRef.Name
-	}
-	return ""
 }
 
 // image is the effective image when the hub resolved one, else the requested one.
