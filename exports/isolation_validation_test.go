@@ -83,7 +83,9 @@ func TestWorkspaceIsolationRules(t *testing.T) {
 		{"postStart tcpSocket host", "  lifecycle: {postStart: {tcpSocket: {host: 10.0.0.1, port: 2379}}}\n", "lifecycle.postStart.tcpSocket.host may not be set"},
 		{"preStop tcpSocket host", "  lifecycle: {preStop: {tcpSocket: {host: 10.0.0.1, port: 2379}}}\n", "lifecycle.preStop.tcpSocket.host may not be set"},
 		{"preStop exec", "  lifecycle: {preStop: {exec: {command: [sync]}}}\n", ""},
-		{"idle detection host", "  idleShutdown: {enabled: true, idleTimeoutInMinutes: 5, detection: {httpGet: {host: metadata.google.internal, path: /, port: 80}}}\n", "idleShutdown.detection.httpGet.host may not be set"},
+		// A host is accepted here: the agent reads activity from it only when it is the host
+		// of the workspace's access URL (agent/activity.Resolve refuses any other).
+		{"idle detection host", "  idleShutdown: {enabled: true, idleTimeoutInMinutes: 5, detection: {httpGet: {host: ide.example.com, path: /, port: 80}}}\n", ""},
 
 		// Sizes of what the agent carries to the compute cluster.
 		{"oversized env value", "  env: [{name: BIG, value: " + strings.Repeat("x", 8193) + "}]\n", "may not be more than 8192 bytes"},

@@ -272,8 +272,10 @@ const (
 )
 
 // IdleHTTPGetAction is a corev1.HTTPGetAction plus how to read the activity
-// timestamp from the response.
-// +kubebuilder:validation:XValidation:rule="!has(self.host) || size(self.host) == 0",message="idleShutdown.detection.httpGet.host may not be set: the agent reads activity from the workspace's own Service only",fieldPath=".host"
+// timestamp from the response. The agent sends the request to the workspace's own Service;
+// host may name only the host of the workspace's access URL (the agent then reads through the
+// access path, as on clusters whose pods the agent cannot reach), and the agent refuses any other
+// host, so no request goes to the node, the cloud's metadata service or another tenant.
 // +kubebuilder:validation:XValidation:rule="!has(self.path) || self.path.size() <= 2048",message="idleShutdown.detection.httpGet.path must be at most 2048 characters",fieldPath=".path"
 // +kubebuilder:validation:XValidation:rule="!has(self.httpHeaders) || self.httpHeaders.size() <= 16",message="idleShutdown.detection.httpGet.httpHeaders may have at most 16 entries",fieldPath=".httpHeaders"
 type IdleHTTPGetAction struct {

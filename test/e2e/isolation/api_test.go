@@ -64,10 +64,6 @@ var hostileAtTheAPI = []struct {
 	{"prestop-host", func(s *workspacesv1alpha1.WorkspaceSpec) {
 		s.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{TCPSocket: &corev1.TCPSocketAction{Host: "10.0.0.1", Port: intstr.FromInt32(6443)}}}
 	}, "lifecycle.preStop.tcpSocket.host may not be set"},
-	{"idle-detection-host", func(s *workspacesv1alpha1.WorkspaceSpec) {
-		s.IdleShutdown = &workspacesv1alpha1.IdleShutdownSpec{Enabled: true, IdleTimeoutInMinutes: 30, Detection: &workspacesv1alpha1.IdleDetectionSpec{
-			HTTPGet: &workspacesv1alpha1.IdleHTTPGetAction{HTTPGetAction: corev1.HTTPGetAction{Host: "metadata.google.internal", Path: "/", Port: intstr.FromInt32(80)}}}}
-	}, "idleShutdown.detection.httpGet.host may not be set"},
 	{"init-privileged", func(s *workspacesv1alpha1.WorkspaceSpec) {
 		s.InitContainers = []workspacesv1alpha1.InitContainer{{Name: "pwn", Image: "quay.io/jupyter/minimal-notebook:latest",
 			SecurityContext: &workspacesv1alpha1.SecurityContext{Privileged: ptr.To(true)}}}
