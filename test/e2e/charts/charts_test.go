@@ -127,9 +127,11 @@ func TestServerSideDryRun(t *testing.T) {
 		{charts.Agent, map[string]any{"clusterName": "solo", "replicaCount": 1, "leaderElection": map[string]any{"enabled": false},
 			"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "rbac": map[string]any{"create": false},
 			"serviceAccount": map[string]any{"create": false, "name": "default"}}},
-		{charts.Hub, map[string]any{"hubKubeconfig": map[string]any{"existingSecret": "hub"}}},
+		{charts.Hub, map[string]any{"hubKubeconfig": map[string]any{"existingSecret": "hub"},
+			"webhook": map[string]any{"tls": map[string]any{"existingSecret": "hub-webhook-tls"}}}},
 		{charts.Hub, map[string]any{"hubKubeconfig": map[string]any{"kubeconfig": kubeconfig}, "replicaCount": 1,
-			"leaderElection": map[string]any{"enabled": false}, "metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}},
+			"leaderElection": map[string]any{"enabled": false}, "metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}},
+			"webhook": map[string]any{"enabled": false}}},
 	}
 	ns := "atrium-dryrun"
 	ensureNamespace(t, ctx, c, ns)

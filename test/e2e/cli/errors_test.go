@@ -36,7 +36,6 @@ func TestErrors(t *testing.T) {
 	}
 
 	// Refused before talking to the hub.
-	fails(t, []string{"pass --template or --image"}, "--kubeconfig", aliceKC, "ws", "create", "x")
 	fails(t, []string{`invalid --cpu "lots"`}, "--kubeconfig", aliceKC, "ws", "create", "x", "--image", image, "--cpu", "lots")
 	fails(t, []string{`unknown output format "table"`}, "--kubeconfig", aliceKC, "ws", "list", "-o", "table")
 	fails(t, []string{"expected one workspace name, got 0"}, "--kubeconfig", aliceKC, "ws", "get")

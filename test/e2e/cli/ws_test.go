@@ -33,7 +33,7 @@ func TestWorkspaceLifecycle(t *testing.T) {
 	require.Regexp(t, `(?m)^nb\s+Running\s+east\s+`+url+`\s+\S+\s+alice$`, r.stdout)
 	r = alice(t, "list", "-A", "-o", "wide")
 	require.NoError(t, r.err)
-	require.Regexp(t, `(?m)^default\s+nb\s+Running\s+east\s+\S+\s+\S+\s+alice\s+Running\s+<none>\s+`+image, r.stdout)
+	require.Regexp(t, `(?m)^default\s+nb\s+Running\s+east\s+\S+\s+\S+\s+alice\s+Running\s+default\s+`+image, r.stdout)
 	r = alice(t, "list", "-o", "json")
 	require.NoError(t, r.err)
 	list := &workspacesv1alpha1.WorkspaceList{}
