@@ -1,12 +1,14 @@
 package hub
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
@@ -49,8 +51,12 @@ func TestPlacement(t *testing.T) {
 	create(t, newWorkspace("overflow", requestCPU("1500m")))
 	require.Equal(t, "east", waitHub(t, "overflow", time.Minute, "is placed", placed).PlacedCluster())
 
-	// Nothing is big enough.
-	create(t, newWorkspace("too-big", requestCPU("100")))
+	// Nothing is big enough (under a template that allows the request: the organization's
+	// default template bounds cpu at 4).
+	ensureLargeTemplate(t)
+	create(t, newWorkspace("too-big", requestCPU("100"), func(ws *workspacesv1alpha1.Workspace) {
+		ws.Spec.TemplateRef = &workspacesv1alpha1.TemplateRef{Name: "large"}
+	}))
 	ws = waitHub(t, "too-big", time.Minute, "does not fit", notPlaced)
 	msg = ws.GetCondition(workspacesv1alpha1.ConditionScheduled).Message
 	require.Contains(t, msg, "2 clusters: east lacks capacity: cpu 100 requested")
@@ -62,4 +68,19 @@ func TestPlacement(t *testing.T) {
 	}))
 	waitHub(t, "stopped", time.Minute, "waits for its start",
 		hasCondition(workspacesv1alpha1.ConditionScheduled, metav1.ConditionFalse, workspacesv1alpha1.ReasonWaitingForStart))
+}
+
+// ensureLargeTemplate creates the template "large": the suite's images, no resource bounds.
+func ensureLargeTemplate(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tmpl := &workspacesv1alpha1.WorkspaceTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: "large"},
+		Spec: workspacesv1alpha1.WorkspaceTemplateSpec{
+			DefaultImage:  "quay.io/jupyter/base-notebook:2025-06-01",
+			AllowedImages: []string{"quay.io/jupyter/*"},
+		},
+	}
+	require.NoError(t, client.IgnoreAlreadyExists(orgClient(t).Create(ctx, tmpl)))
 }
