@@ -28,8 +28,11 @@ const DefaultTemplateName = "default"
 // Stacks, the smallest of them.
 const DefaultTemplateImage = "quay.io/jupyter/minimal-notebook:latest"
 
-// OrgQuotaObjectName names the ResourceQuota CreateOrg puts in an organization's default
-// namespace: the organization's limits as object counts, refused by kcp at the API.
+// OrgQuotaObjectName names the ResourceQuota earlier versions put in an organization's default
+// namespace to refuse members past the limits at the API. It is removed: kcp's quota admission
+// answered concurrent creates with "Operation cannot be fulfilled on resourcequotas" (its status
+// update conflicted with kcp's quota controller), so tenants saw creates fail at random; the
+// hub's OrganizationQuota is the one limit.
 const OrgQuotaObjectName = "atrium-organization-limits"
 
 // DefaultTemplate returns the template `atrium org create` gives every organization, labelled as
@@ -131,8 +134,7 @@ func ensureOrgDefaults(ctx context.Context, cfg *rest.Config, org *Org, limits O
 }
 
 // SetOrgLimits changes the limits of the organization called name: its OrganizationQuota in
-// root:atrium (created if missing), which the hub enforces for everyone, and the ResourceQuota
-// of its default namespace, which refuses members' creates past the limits at the API.
+// root:atrium (created if missing), which the hub enforces for everyone.
 func SetOrgLimits(ctx context.Context, cfg *rest.Config, name string, limits OrgLimits) (*platformv1alpha1.OrganizationQuota, error) {
 	if err := ValidateOrgName(name); err != nil {
 		return nil, err
@@ -209,17 +211,9 @@ func setOrgLimits(ctx context.Context, cfg *rest.Config, org *Org, limits OrgLim
 	if err != nil {
 		return err
 	}
-	ws, shares := quota.Limits(platformv1alpha1.DefaultMaxWorkspaces, platformv1alpha1.DefaultMaxWorkspaceShares)
-	rq := &corev1.ResourceQuota{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"},
-		ObjectMeta: metav1.ObjectMeta{Name: OrgQuotaObjectName, Namespace: metav1.NamespaceDefault},
-		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
-			"count/workspaces." + workspacesv1alpha1.GroupName:      *resource.NewQuantity(int64(ws), resource.DecimalSI),
-			"count/workspaceshares." + workspacesv1alpha1.GroupName: *resource.NewQuantity(int64(shares), resource.DecimalSI),
-		}},
-	}
-	if err := apply(ctx, c, rq); err != nil {
-		return wrapHubError("failed to write the organization's ResourceQuota "+OrgQuotaObjectName, err)
+	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: OrgQuotaObjectName, Namespace: metav1.NamespaceDefault}}
+	if err := c.Delete(ctx, rq); err != nil && !apierrors.IsNotFound(err) {
+		return wrapHubError("failed to remove the organization's ResourceQuota "+OrgQuotaObjectName+" of earlier versions", err)
 	}
 	return nil
 }

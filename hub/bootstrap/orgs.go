@@ -81,8 +81,7 @@ func OrgPath(name string) logicalcluster.Path {
 
 // CreateOrg creates the organization workspace, waits until its APIBinding to the Atrium
 // export is bound, grants admins and members, and gives it its default WorkspaceTemplate
-// (DefaultTemplate) and its limits (an OrganizationQuota in root:atrium and a ResourceQuota in
-// its default namespace, see SetOrgLimits). It returns ErrOrgExists if the organization
+// (DefaultTemplate) and its limits (an OrganizationQuota in root:atrium, see SetOrgLimits). It returns ErrOrgExists if the organization
 // is already there (use GrantOrg to change its people).
 func CreateOrg(ctx context.Context, cfg *rest.Config, name string, opts OrgOptions) (*Org, error) {
 	if err := ValidateOrgName(name); err != nil {

@@ -87,8 +87,7 @@ func newLimitsCommand(flags *clientflags.Flags) *cobra.Command {
 so one tenant's flood cannot starve the others. They are kept in root:atrium (OrganizationQuota
 NAME), where organization admins have no rights, and enforced by the hub: workspaces past the limit
 get Valid=False (OrganizationLimitReached) and are never placed, shares past it grant nothing
-(Accepted=False). A lowered limit takes nothing from what already runs. The organization's default
-namespace also gets a ResourceQuota with the same counts, so members are refused at the API there.`,
+(Accepted=False). A lowered limit takes nothing from what already runs.`,
 		Example: "  atrium org limits acme\n  atrium org limits acme --max-workspaces 250 --kubeconfig admin.kubeconfig",
 		Args:    exactlyOneName,
 		RunE: func(cmd *cobra.Command, args []string) error {
