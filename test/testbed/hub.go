@@ -14,6 +14,7 @@ import (
 	"github.com/kcp-dev/logicalcluster/v3"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/internal/kcp"
 )
@@ -219,6 +220,20 @@ func (h *Hub) UserConfig(user string, path logicalcluster.Path) (*rest.Config, e
 	}
 	cfg := restConfig(h.Config.Host, h.Config.CAData, token)
 	return kcp.ConfigForCluster(cfg, path), nil
+}
+
+// Client returns the hub admin's client (testbed.Scheme) for the logical cluster at path.
+func (h *Hub) Client(path logicalcluster.Path) (client.Client, error) {
+	return client.New(h.ClusterConfig(path), client.Options{Scheme: Scheme})
+}
+
+// UserClient returns user's client (testbed.Scheme) for the logical cluster at path.
+func (h *Hub) UserClient(user string, path logicalcluster.Path) (client.Client, error) {
+	cfg, err := h.UserConfig(user, path)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: Scheme})
 }
 
 // WriteKubeconfig writes a kubeconfig for user pointing at the logical cluster at path.

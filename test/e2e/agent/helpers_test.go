@@ -31,7 +31,7 @@ var scheme = testbed.Scheme
 // orgClient is the hub admin's client for an organization.
 func orgClient(t *testing.T, org string) client.Client {
 	t.Helper()
-	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	c, err := env.Hub.Client(bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }
@@ -39,9 +39,7 @@ func orgClient(t *testing.T, org string) client.Client {
 // tenantClient is the client of a tenant (an org admin) for their organization.
 func tenantClient(t *testing.T, user, org string) client.Client {
 	t.Helper()
-	cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath(org))
-	require.NoError(t, err)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := env.Hub.UserClient(user, bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }

@@ -34,7 +34,7 @@ var scheme = testbed.Scheme
 // userClient).
 func adminClient(t *testing.T, org string) client.Client {
 	t.Helper()
-	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	c, err := env.Hub.Client(bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }
@@ -42,9 +42,7 @@ func adminClient(t *testing.T, org string) client.Client {
 // userClient is the client of a tenant (member or organization admin) of org.
 func userClient(t *testing.T, user, org string) client.Client {
 	t.Helper()
-	cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath(org))
-	require.NoError(t, err)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := env.Hub.UserClient(user, bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }

@@ -35,7 +35,7 @@ var scheme = testbed.Scheme
 // adminClient is a hub admin client for the organization, through the front proxy.
 func adminClient(t *testing.T, org string) client.Client {
 	t.Helper()
-	c, err := client.New(env.Hub.ClusterConfig(bootstrap.OrgPath(org)), client.Options{Scheme: scheme})
+	c, err := env.Hub.Client(bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }
@@ -43,9 +43,7 @@ func adminClient(t *testing.T, org string) client.Client {
 // tenantClient is user's client for the organization's logical cluster, through the front proxy.
 func tenantClient(t *testing.T, user, org string) client.Client {
 	t.Helper()
-	cfg, err := env.Hub.UserConfig(user, bootstrap.OrgPath(org))
-	require.NoError(t, err)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := env.Hub.UserClient(user, bootstrap.OrgPath(org))
 	require.NoError(t, err)
 	return c
 }
