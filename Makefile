@@ -95,17 +95,23 @@ UNIT_PKGS     = $$($(GO) list ./... | grep -v /test/) ./test/testbed/
 
 # `make test` runs its stages one after the other, also under `make -j` (GNU make 4.3 has no
 # .WAIT). The first stage builds side by side what has no waits that could time out: the tools,
-# Atrium's binaries, the lint run and the browser install; downloads and single-threaded links of
-# one fill the CPU gaps of the others (from empty caches this stage is most of a cold run), and the
-# goals are listed longest first, so kcp and Kubernetes start at once. The unit tests and the e2e
+# Atrium's binaries, the lint run, the unit tests' race-detector build, the short fuzz run (3 s per
+# target: what takes time is its instrumented build) and the browser install; downloads and
+# single-threaded links of one fill the CPU gaps of the others (from empty caches this stage is
+# most of a cold run), and the goals are listed longest first, so kcp and Kubernetes start at once. The unit tests and the e2e
 # suites then run alone: they wait on conditions with timeouts, and a build beside them only slows
 # them down until those waits time out.
 .PHONY: test
 test: ## Run everything CI runs: lint, unit tests (race detector), a short fuzz run and the e2e suites on the real test bed.
-	@$(MAKE) --no-print-directory --output-sync=line -j$(TOOLS_JOBS) $(KCP_TOOLS) $(KUBE_TOOLS) chromium $(BIN)/golangci-lint build lint $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen
+	@$(MAKE) --no-print-directory --output-sync=line -j$(TOOLS_JOBS) $(KCP_TOOLS) $(KUBE_TOOLS) chromium $(BIN)/golangci-lint build lint test-unit-build test-fuzz-short $(BIN)/etcd $(BIN)/kwok $(BIN)/controller-gen
 	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory test-fuzz-short
 	@$(MAKE) --no-print-directory test-e2e
+
+# Compiles the unit tests with the race detector and runs none of them, so that test-unit only
+# runs them; `make test` does it in its first stage, beside the tool builds.
+.PHONY: test-unit-build
+test-unit-build:
+	$(GO) test -race -count=1 -run '^$$' $(UNIT_PKGS) >/dev/null
 
 .PHONY: test-unit
 test-unit: $(BIN)/controller-gen $(BIN)/apigen ## Run the tests that need no test bed, with the race detector.
