@@ -37,6 +37,7 @@ var controllers = []struct {
 		return (&placement.Reconciler{
 			Platform: d.Platform, PlatformCache: d.PlatformCache, ShardOf: d.Provider.ShardURL, Roster: d.Roster,
 			Grace: d.Options.HeartbeatGrace, EvictionGraceOverride: d.Options.EvictionGraceOverride, Now: d.Now,
+			OrganizationOf: d.Quotas.Organization,
 		}).SetupWithManager(mgr)
 	}},
 	{reachability.ControllerName, func(mgr mcmanager.Manager, d Deps) error {

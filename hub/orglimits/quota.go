@@ -68,6 +68,21 @@ func (q *Quotas) For(ctx context.Context, logicalCluster string) (Limits, error)
 	return Limits{Workspaces: ws, Shares: shares, Source: "OrganizationQuota " + quota.Name}, nil
 }
 
+// Organization returns the name of the organization whose logical cluster is logicalCluster:
+// its OrganizationQuota's name (`atrium org create` names it after the organization), or ""
+// when it has none.
+func (q *Quotas) Organization(ctx context.Context, logicalCluster string) (string, error) {
+	list := &platformv1alpha1.OrganizationQuotaList{}
+	if err := q.Reader.List(ctx, list, client.MatchingFields{logicalClusterIndex: logicalCluster}); err != nil {
+		return "", fmt.Errorf("failed to list OrganizationQuotas: %w", err)
+	}
+	if len(list.Items) == 0 {
+		return "", nil
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return olderName(&list.Items[i].ObjectMeta, &list.Items[j].ObjectMeta) })
+	return list.Items[0].Name, nil
+}
+
 func olderName(a, b *metav1.ObjectMeta) bool {
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 		return a.CreationTimestamp.Before(&b.CreationTimestamp)

@@ -50,6 +50,10 @@ type Reconciler struct {
 	Grace time.Duration
 	// EvictionGraceOverride replaces the clusters' eviction grace periods when non-zero.
 	EvictionGraceOverride time.Duration
+	// OrganizationOf returns the name of the organization whose logical cluster is given
+	// ("" when unknown), for ComputeClusters' spec.organizations. Optional: without it an
+	// organization is known by its logical cluster only.
+	OrganizationOf func(ctx context.Context, logicalCluster string) (string, error)
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 
@@ -324,6 +328,17 @@ func (r *Reconciler) need(ctx context.Context, s *scope) (Need, error) {
 	need := Need{AccessStrategy: eff.AccessStrategy, Requests: roster.Requests(ws), PodSecurityLevel: eff.PodSecurityLevel}
 	if r.ShardOf != nil {
 		need.Shard = r.ShardOf(ctx, s.req.ClusterName)
+	}
+	logical := string(s.req.ClusterName)
+	need.Organization, need.Organizations = logical, []string{logical}
+	if r.OrganizationOf != nil {
+		name, err := r.OrganizationOf(ctx, logical)
+		if err != nil {
+			return Need{}, err
+		}
+		if name != "" {
+			need.Organization, need.Organizations = name, []string{name, logical}
+		}
 	}
 	var selectors []*metav1.LabelSelector
 	// The template the effective spec was resolved with (spec.templateRef, or the default

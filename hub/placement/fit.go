@@ -31,6 +31,24 @@ type Need struct {
 	// agents enforce baseline; a restricted one (or "", read as restricted) fits clusters
 	// enforcing restricted or baseline. A cluster reporting no level fits nothing.
 	PodSecurityLevel workspacesv1alpha1.PodSecurityLevel
+	// Organization names the workspace's organization in messages (its name, else its
+	// logical cluster); Organizations are every name a cluster's spec.organizations may give
+	// it by (its name, when known, and its logical cluster).
+	Organization  string
+	Organizations []string
+}
+
+// OpenTo reports whether cc takes workspaces of an organization known by names.
+func OpenTo(cc *platformv1alpha1.ComputeCluster, names []string) bool {
+	if len(cc.Spec.Organizations) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if n != "" && slices.Contains(cc.Spec.Organizations, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // Candidate is a cluster with what the hub has committed to it.
@@ -49,7 +67,13 @@ func Choose(need Need, candidates []Candidate, now time.Time, grace time.Duratio
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Cluster.Name < sorted[j].Cluster.Name })
 	best, bestScore := "", 0.0
 	var reasons []string
+	closed := 0
 	for _, c := range sorted {
+		if !OpenTo(c.Cluster, need.Organizations) {
+			closed++
+			reasons = append(reasons, c.Cluster.Name+" is not open to organization "+need.Organization)
+			continue
+		}
 		if why := misfit(need, c, now, grace); why != "" {
 			reasons = append(reasons, c.Cluster.Name+" "+why)
 			continue
@@ -60,6 +84,9 @@ func Choose(need Need, candidates []Candidate, now time.Time, grace time.Duratio
 	}
 	if best != "" {
 		return best, ""
+	}
+	if closed == len(sorted) {
+		return "", fmt.Sprintf("organization %s may use no compute cluster: ask the platform team to add it to the spec.organizations of a ComputeCluster", need.Organization)
 	}
 	noun := "clusters"
 	if len(sorted) == 1 {

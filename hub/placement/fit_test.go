@@ -97,6 +97,22 @@ func TestChoose(t *testing.T) {
 		{"a cluster without Pod Security takes nothing", need, []Candidate{
 			{Cluster: cluster("old", func(c *platformv1alpha1.ComputeCluster) { c.Status.PodSecurity = nil })},
 		}, "", "1 cluster: old reports no Pod Security level (its agent does not enforce Pod Security on workspace namespaces: upgrade it)"},
+		{"clusters open to some organizations", Need{Shard: shard, Requests: rl("1", "1Gi"), Organization: "acme", Organizations: []string{"acme", "1x2y"}}, []Candidate{
+			{Cluster: cluster("beta-only", func(c *platformv1alpha1.ComputeCluster) { c.Spec.Organizations = []string{"beta"} })},
+			{Cluster: cluster("by-logical-cluster", func(c *platformv1alpha1.ComputeCluster) {
+				c.Spec.Organizations = []string{"1x2y"}
+				c.Status.Allocated = rl("1", "1Gi")
+			})},
+			{Cluster: cluster("open-full", func(c *platformv1alpha1.ComputeCluster) { c.Status.Allocated = rl("3500m", "1Gi") })},
+		}, "by-logical-cluster", ""},
+		{"an organization closed out of some clusters hears each reason", Need{Shard: shard, Requests: rl("1", "1Gi"), Organization: "acme", Organizations: []string{"acme"}}, []Candidate{
+			{Cluster: cluster("east", func(c *platformv1alpha1.ComputeCluster) { c.Spec.Organizations = []string{"beta"} })},
+			{Cluster: cluster("west", func(c *platformv1alpha1.ComputeCluster) { c.Spec.Unschedulable = true })},
+		}, "", "2 clusters: east is not open to organization acme, west is unschedulable"},
+		{"an organization no cluster is open to is told so", Need{Shard: shard, Requests: rl("1", "1Gi"), Organization: "acme", Organizations: []string{"acme"}}, []Candidate{
+			{Cluster: cluster("east", func(c *platformv1alpha1.ComputeCluster) { c.Spec.Organizations = []string{"beta"} })},
+			{Cluster: cluster("west", func(c *platformv1alpha1.ComputeCluster) { c.Spec.Organizations = []string{"beta", "gamma"} })},
+		}, "", "organization acme may use no compute cluster: ask the platform team to add it to the spec.organizations of a ComputeCluster"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,6 +85,17 @@ type ComputeClusterSpec struct {
 	// +optional
 	Shards []string `json:"shards,omitempty"`
 
+	// Organizations are the organizations whose workspaces the hub may place on this cluster,
+	// each named as `atrium org create` named it (its OrganizationQuota's name) or by its kcp
+	// logical cluster. Empty means every organization. Changing the list changes where new
+	// workspaces go; workspaces already placed stay until they are deleted or evicted.
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	Organizations []string `json:"organizations,omitempty"`
+
 	// Unschedulable drains the cluster: no new workspaces are placed on it;
 	// running ones stay.
 	// +optional
