@@ -83,7 +83,9 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	cfg = rest.CopyConfig(cfg)
 	if len(opts.Selectors) > 0 {
 		selectors := opts.Selectors
-		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &selectingTransport{next: rt, selectors: selectors} })
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return &selectingTransport{next: rt, selectors: selectors}
+		})
 	}
 	p := &Provider{
 		config:        rest.CopyConfig(cfg),

@@ -226,8 +226,16 @@ func TestAgentComputeIdentity(t *testing.T) {
 	requirePolicyRefusal(t, err, policy, "deployments probe in namespace kube-system refused", "the agent creates a Deployment in kube-system")
 	err = agent.Create(ctx, deployment(wsNamespace, "admin"), dry)
 	requirePolicyRefusal(t, err, policy, "names service account admin", "the agent creates a Deployment naming another service account")
+	// The service account exists (the pod is refused for its name, not for a missing account),
+	// and the pod meets Pod Security restricted (refused by the agent's policy, not by that).
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: wsNamespace, Name: "admin"}}
+	require.NoError(t, client.IgnoreAlreadyExists(admin.Create(ctx, sa)))
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: wsNamespace, Name: "probe"}, Spec: corev1.PodSpec{
-		ServiceAccountName: "admin", Containers: []corev1.Container{{Name: "ide", Image: "quay.io/jupyter/minimal-notebook:2025-06-01"}},
+		ServiceAccountName: "admin",
+		SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{Name: "ide", Image: "quay.io/jupyter/minimal-notebook:2025-06-01", SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		}}},
 	}}
 	err = agent.Create(ctx, pod, dry)
 	requirePolicyRefusal(t, err, policy, "names service account admin", "the agent creates a pod naming another service account")
