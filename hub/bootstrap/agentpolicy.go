@@ -43,7 +43,7 @@ func same(path string) string {
 func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	q := func(s string) string { return "'" + s + "'" }
 	who := "'the agent of compute cluster ' + variables.clusters.join(', ')"
-	where := "request.namespace + '/' + request.name + ' is placed on ' + (variables.placedOn == '' ? 'no cluster' : variables.placedOn)"
+	where := "variables.namespace + '/' + variables.name + ' is placed on ' + (variables.placedOn == '' ? 'no cluster' : variables.placedOn)"
 	forbidden := ptr.To(metav1.StatusReasonForbidden)
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: AgentPolicy},
@@ -53,7 +53,7 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
 					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete},
 					Rule: admissionregistrationv1.Rule{
-						APIGroups: []string{workspacesv1alpha1.GroupName}, APIVersions: []string{"*"}, Resources: []string{"*", "*/*"},
+						APIGroups: []string{workspacesv1alpha1.GroupName}, APIVersions: []string{"*"}, Resources: []string{"*/*"},
 					},
 				}}},
 			},
@@ -63,6 +63,10 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 					" || g.startsWith(" + q(AgentClusterGroupPrefix) + "))",
 			}},
 			Variables: []admissionregistrationv1.Variable{
+				// Fields of the request that are absent, not empty, when unset.
+				{Name: "subResource", Expression: "has(request.subResource) ? request.subResource : ''"},
+				{Name: "namespace", Expression: "has(request.namespace) ? request.namespace : ''"},
+				{Name: "name", Expression: "has(request.name) ? request.name : ''"},
 				{Name: "clusters", Expression: "request.userInfo.groups.filter(g, g.startsWith(" + q(AgentClusterGroupPrefix) + ")).map(g, g.substring(" +
 					strconv.Itoa(len(AgentClusterGroupPrefix)) + "))"},
 				{Name: "placedOn", Expression: "oldObject != null && has(oldObject.status) && has(oldObject.status.placement) && has(oldObject.status.placement.cluster) ? oldObject.status.placement.cluster : ''"},
@@ -85,17 +89,17 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 				{
 					Expression: "request.resource.resource == 'workspaces' && request.operation == 'UPDATE'",
 					MessageExpression: who + " + ' only updates Workspaces (their status and its finalizer): ' + request.operation + ' of ' + request.resource.resource + ' ' +" +
-						" request.namespace + '/' + request.name + ' refused'",
+						" variables.namespace + '/' + variables.name + ' refused'",
 					Reason: forbidden,
 				},
 				{
-					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || request.subResource != '' ||" +
+					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.subResource != '' ||" +
 						" (variables.restUnchanged && variables.onlyOwnFinalizers && (variables.own || size(variables.added) == 0))",
 					MessageExpression: who + " + ' changes nothing on a Workspace but its own finalizer, and adds it only while the workspace is placed on its cluster: ' + " + where,
 					Reason:            forbidden,
 				},
 				{
-					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || request.subResource != 'status' ||" +
+					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.subResource != 'status' ||" +
 						" (variables.own && has(object.status.placement) && has(object.status.placement.cluster) && object.status.placement.cluster == variables.placedOn && " +
 						same("status.effective") + " && " + same("status.owner") + ")",
 					MessageExpression: who + " + ' writes the status only of the workspaces placed on its cluster, and never their placement, effective spec or owner: ' + " + where,
