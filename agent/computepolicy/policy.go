@@ -100,19 +100,19 @@ func labelled(obj string) string {
 func variables(opts Options) []admissionregistrationv1.Variable {
 	return []admissionregistrationv1.Variable{
 		// Fields of the request that are absent, not empty, when unset.
-		{Name: "subResource", Expression: "has(request.subResource) ? request.subResource : ''"},
-		{Name: "namespace", Expression: "has(request.namespace) ? request.namespace : ''"},
-		{Name: "name", Expression: "has(request.name) ? request.name : ''"},
+		{Name: "requestSubResource", Expression: "has(request.subResource) ? request.subResource : ''"},
+		{Name: "requestNamespace", Expression: "has(request.namespace) ? request.namespace : ''"},
+		{Name: "requestName", Expression: "has(request.name) ? request.name : ''"},
 		{Name: "isNamespace", Expression: "request.resource.group == '' && request.resource.resource == 'namespaces'"},
 		{Name: "newManaged", Expression: "object == null || (has(object.metadata.labels) && " + labelled("object") + ")"},
 		{Name: "oldManaged", Expression: "oldObject != null && has(oldObject.metadata.labels) && " + labelled("oldObject")},
 		// agent/mirror.Namespace: "atrium-" and 20 base32 characters.
-		{Name: "workspaceNamespaceName", Expression: "variables.name.matches('^atrium-[a-z2-7]{20}$')"},
+		{Name: "workspaceNamespaceName", Expression: "variables.requestName.matches('^atrium-[a-z2-7]{20}$')"},
 		{Name: "inManagedNamespace", Expression: "namespaceObject != null && has(namespaceObject.metadata.labels) && " + labelled("namespaceObject")},
-		{Name: "leaderElection", Expression: "variables.namespace == " + celString(opts.LeaderElectionNamespace) +
+		{Name: "leaderElection", Expression: "variables.requestNamespace == " + celString(opts.LeaderElectionNamespace) +
 			" && ((request.resource.group == 'coordination.k8s.io' && request.resource.resource == 'leases') ||" +
 			" (request.resource.group in ['', 'events.k8s.io'] && request.resource.resource == 'events'))"},
-		{Name: "podTemplateKind", Expression: "variables.subResource != '' || object == null ? '' :" +
+		{Name: "podTemplateKind", Expression: "variables.requestSubResource != '' || object == null ? '' :" +
 			" (request.resource.group == '' && request.resource.resource == 'pods') ? 'pod' :" +
 			" ((request.resource.group == 'apps' && request.resource.resource in ['deployments', 'replicasets', 'statefulsets', 'daemonsets']) ||" +
 			" (request.resource.group == 'batch' && request.resource.resource == 'jobs')) ? 'template' :" +
@@ -121,7 +121,7 @@ func variables(opts Options) []admissionregistrationv1.Variable {
 			" variables.podTemplateKind == 'template' ? object.spec.template.spec : object.spec.jobTemplate.spec.template.spec"},
 		{Name: "serviceAccount", Expression: "has(variables.podSpec.serviceAccountName) && variables.podSpec.serviceAccountName != '' ? variables.podSpec.serviceAccountName :" +
 			" has(variables.podSpec.serviceAccount) && variables.podSpec.serviceAccount != '' ? variables.podSpec.serviceAccount : 'default'"},
-		{Name: "isService", Expression: "variables.subResource == '' && object != null && request.resource.group == '' && request.resource.resource == 'services'"},
+		{Name: "isService", Expression: "variables.requestSubResource == '' && object != null && request.resource.group == '' && request.resource.resource == 'services'"},
 	}
 }
 
@@ -130,32 +130,32 @@ func validations(opts Options) []admissionregistrationv1.Validation {
 	forbidden := ptr.To(metav1.StatusReasonForbidden)
 	return []admissionregistrationv1.Validation{
 		{
-			Expression: "!variables.isNamespace || (request.operation == 'CREATE' && variables.name == " + celString(opts.LeaderElectionNamespace) + ") ||" +
+			Expression: "!variables.isNamespace || (request.operation == 'CREATE' && variables.requestName == " + celString(opts.LeaderElectionNamespace) + ") ||" +
 				" (variables.newManaged && (variables.oldManaged || variables.workspaceNamespaceName))",
-			MessageExpression: "'the Atrium agent creates and changes only the workspace namespaces it manages (named atrium-<hash>, labelled app.kubernetes.io/managed-by=atrium-agent): namespace ' + variables.name + ' is not one of them'",
+			MessageExpression: "'the Atrium agent creates and changes only the workspace namespaces it manages (named atrium-<hash>, labelled app.kubernetes.io/managed-by=atrium-agent): namespace ' + variables.requestName + ' is not one of them'",
 			Reason:            forbidden,
 		},
 		{
-			Expression: "variables.isNamespace || variables.namespace == '' || variables.inManagedNamespace || variables.leaderElection",
-			MessageExpression: "'the Atrium agent writes only in the workspace namespaces it manages (labelled app.kubernetes.io/managed-by=atrium-agent): ' + request.resource.resource + ' ' + variables.name +" +
-				" ' in namespace ' + variables.namespace + ' refused'",
+			Expression: "variables.isNamespace || variables.requestNamespace == '' || variables.inManagedNamespace || variables.leaderElection",
+			MessageExpression: "'the Atrium agent writes only in the workspace namespaces it manages (labelled app.kubernetes.io/managed-by=atrium-agent): ' + request.resource.resource + ' ' + variables.requestName +" +
+				" ' in namespace ' + variables.requestNamespace + ' refused'",
 			Reason: forbidden,
 		},
 		{
-			Expression: "variables.isNamespace || variables.namespace != '' ||" +
-				" (request.resource.group == 'apiextensions.k8s.io' && request.resource.resource == 'customresourcedefinitions' && variables.name.endsWith('.compute.atrium.dev'))",
-			MessageExpression: "'the Atrium agent changes no cluster-scoped object but its workspace namespaces and the compute.atrium.dev CRDs: ' + request.resource.resource + ' ' + variables.name + ' refused'",
+			Expression: "variables.isNamespace || variables.requestNamespace != '' ||" +
+				" (request.resource.group == 'apiextensions.k8s.io' && request.resource.resource == 'customresourcedefinitions' && variables.requestName.endsWith('.compute.atrium.dev'))",
+			MessageExpression: "'the Atrium agent changes no cluster-scoped object but its workspace namespaces and the compute.atrium.dev CRDs: ' + request.resource.resource + ' ' + variables.requestName + ' refused'",
 			Reason:            forbidden,
 		},
 		{
 			Expression: "variables.podTemplateKind == '' || variables.serviceAccount in " + allowed,
 			MessageExpression: "'workspace pods run only as the service accounts this compute cluster allows (' + " + celString(strings.Join(opts.AllowedServiceAccounts, ", ")) + " + '): ' +" +
-				" request.resource.resource + ' ' + variables.name + ' in namespace ' + variables.namespace + ' names service account ' + variables.serviceAccount",
+				" request.resource.resource + ' ' + variables.requestName + ' in namespace ' + variables.requestNamespace + ' names service account ' + variables.serviceAccount",
 			Reason: forbidden,
 		},
 		{
 			Expression: "!variables.isService || ((!has(object.spec.type) || object.spec.type == 'ClusterIP') && (!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0))",
-			MessageExpression: "'workspace Services are ClusterIP without externalIPs: Service ' + variables.name + ' in namespace ' + variables.namespace + ' asks for ' +" +
+			MessageExpression: "'workspace Services are ClusterIP without externalIPs: Service ' + variables.requestName + ' in namespace ' + variables.requestNamespace + ' asks for ' +" +
 				" (has(object.spec.type) && object.spec.type != 'ClusterIP' ? 'type ' + object.spec.type : 'externalIPs')",
 			Reason: forbidden,
 		},

@@ -43,7 +43,7 @@ func same(path string) string {
 func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	q := func(s string) string { return "'" + s + "'" }
 	who := "'the agent of compute cluster ' + variables.clusters.join(', ')"
-	where := "variables.namespace + '/' + variables.name + ' is placed on ' + (variables.placedOn == '' ? 'no cluster' : variables.placedOn)"
+	where := "variables.requestNamespace + '/' + variables.requestName + ' is placed on ' + (variables.placedOn == '' ? 'no cluster' : variables.placedOn)"
 	forbidden := ptr.To(metav1.StatusReasonForbidden)
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: AgentPolicy},
@@ -64,9 +64,9 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 			}},
 			Variables: []admissionregistrationv1.Variable{
 				// Fields of the request that are absent, not empty, when unset.
-				{Name: "subResource", Expression: "has(request.subResource) ? request.subResource : ''"},
-				{Name: "namespace", Expression: "has(request.namespace) ? request.namespace : ''"},
-				{Name: "name", Expression: "has(request.name) ? request.name : ''"},
+				{Name: "requestSubResource", Expression: "has(request.subResource) ? request.subResource : ''"},
+				{Name: "requestNamespace", Expression: "has(request.namespace) ? request.namespace : ''"},
+				{Name: "requestName", Expression: "has(request.name) ? request.name : ''"},
 				{Name: "clusters", Expression: "request.userInfo.groups.filter(g, g.startsWith(" + q(AgentClusterGroupPrefix) + ")).map(g, g.substring(" +
 					strconv.Itoa(len(AgentClusterGroupPrefix)) + "))"},
 				{Name: "placedOn", Expression: "oldObject != null && has(oldObject.status) && has(oldObject.status.placement) && has(oldObject.status.placement.cluster) ? oldObject.status.placement.cluster : ''"},
@@ -89,17 +89,17 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 				{
 					Expression: "request.resource.resource == 'workspaces' && request.operation == 'UPDATE'",
 					MessageExpression: who + " + ' only updates Workspaces (their status and its finalizer): ' + request.operation + ' of ' + request.resource.resource + ' ' +" +
-						" variables.namespace + '/' + variables.name + ' refused'",
+						" variables.requestNamespace + '/' + variables.requestName + ' refused'",
 					Reason: forbidden,
 				},
 				{
-					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.subResource != '' ||" +
+					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.requestSubResource != '' ||" +
 						" (variables.restUnchanged && variables.onlyOwnFinalizers && (variables.own || size(variables.added) == 0))",
 					MessageExpression: who + " + ' changes nothing on a Workspace but its own finalizer, and adds it only while the workspace is placed on its cluster: ' + " + where,
 					Reason:            forbidden,
 				},
 				{
-					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.subResource != 'status' ||" +
+					Expression: "request.resource.resource != 'workspaces' || request.operation != 'UPDATE' || variables.requestSubResource != 'status' ||" +
 						" (variables.own && has(object.status.placement) && has(object.status.placement.cluster) && object.status.placement.cluster == variables.placedOn && " +
 						same("status.effective") + " && " + same("status.owner") + ")",
 					MessageExpression: who + " + ' writes the status only of the workspaces placed on its cluster, and never their placement, effective spec or owner: ' + " + where,
