@@ -3,6 +3,7 @@ package security
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,7 +211,7 @@ func TestAgentComputeIdentity(t *testing.T) {
 	}
 	service := func(typ corev1.ServiceType, externalIPs ...string) *corev1.Service {
 		return &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: wsNamespace, Name: "probe-" + string(typ)},
+			ObjectMeta: metav1.ObjectMeta{Namespace: wsNamespace, Name: "probe-" + strings.ToLower(string(typ))},
 			Spec: corev1.ServiceSpec{Type: typ, ExternalIPs: externalIPs, Selector: map[string]string{"app": "probe"},
 				Ports: []corev1.ServicePort{{Name: "http", Port: 8888}}},
 		}
