@@ -10,12 +10,14 @@ import (
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -28,6 +30,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
+	"github.com/atrium-dev/atrium/agent/computepolicy"
 	"github.com/atrium-dev/atrium/agent/confine"
 	"github.com/atrium-dev/atrium/agent/heartbeat"
 	"github.com/atrium-dev/atrium/agent/hubpatch"
@@ -182,12 +185,21 @@ func Run(ctx context.Context, opts Options) error {
 		PprofBindAddress:       opts.PprofAddr,
 		// Nothing reads the field managers of compute-cluster objects, and they are the larger
 		// part of many (pods, Deployments): not caching them saves memory and deep copies.
-		// Of NetworkPolicies, ResourceQuotas and LimitRanges only our own are cached: they carry
-		// our managed-by label (one that lost it reads as missing and is applied again).
+		// Only what the agent manages is cached (a shared cluster's other namespaces, pods and
+		// services are none of its business, and would cost memory): its namespaces, and in
+		// them the NetworkPolicies, ResourceQuotas and LimitRanges it labelled, the workspace
+		// Deployments, Services and pods. One that lost its label reads as missing and is
+		// applied again; a namespace of a workspace's name made by someone else is found past
+		// the cache and adopted (syncdown). Claims are all cached: a workspace's secondary
+		// volumes are claims the agent did not create.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+			&corev1.Namespace{}:           {Label: managedByAgent},
 			&networkingv1.NetworkPolicy{}: {Label: managedByAgent},
 			&corev1.ResourceQuota{}:       {Label: managedByAgent},
 			&corev1.LimitRange{}:          {Label: managedByAgent},
+			&appsv1.Deployment{}:          {Label: materializedObjects},
+			&corev1.Service{}:             {Label: materializedObjects},
+			&corev1.Pod{}:                 {Label: workspacePods},
 		}},
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              leaderElectionID(opts.ClusterName, opts.EndpointSlice),
@@ -198,7 +210,16 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to create the compute cluster manager: %w", err)
 	}
 
-	provider, err := exportprovider.New(opts.HubConfig, exportprovider.Options{EndpointSlice: opts.EndpointSlice, Scheme: scheme})
+	// The hub cache holds only the Workspaces placed on this cluster (the hub labels them); kcp
+	// v0.31's virtual workspace cannot filter what this identity may read (docs/security.md),
+	// so this bounds the agent's memory and work, not its rights.
+	provider, err := exportprovider.New(opts.HubConfig, exportprovider.Options{
+		EndpointSlice: opts.EndpointSlice,
+		Scheme:        scheme,
+		Selectors: map[schema.GroupResource]labels.Selector{
+			{Group: workspacesv1alpha1.GroupName, Resource: "workspaces"}: labels.SelectorFromSet(labels.Set{workspacesv1alpha1.LabelCluster: opts.ClusterName}),
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -226,6 +247,7 @@ func Run(ctx context.Context, opts Options) error {
 		LiveReader:              provider.LiveReader,
 		HubWriter:               hubWriter,
 		Confiner:                confiner,
+		LocalReader:             localMgr.GetAPIReader(),
 	}
 	if err := down.SetupWithManager(hubMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
@@ -238,6 +260,7 @@ func Run(ctx context.Context, opts Options) error {
 		OnStatusWrite:           func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		HubWriter:               hubWriter,
+		Resync:                  down.Enqueue,
 	}
 	if err := up.SetupWithManager(localMgr); err != nil {
 		return fmt.Errorf("failed to set up %s: %w", syncup.ControllerName, err)
@@ -300,6 +323,8 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("failed to add readiness check: %w", err)
 	}
 
+	checkComputePolicy(ctx, opts.LocalConfig, scheme)
+
 	c := confiner.Options()
 	logger.Info("starting agent", "endpointSlice", opts.EndpointSlice, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles,
 		"podSecurityLevel", c.PodSecurityLevel, "podSecurityVersion", c.PodSecurityVersion, "networkPolicy", !c.NetworkPolicy.Disabled,
@@ -309,6 +334,29 @@ func Run(ctx context.Context, opts Options) error {
 
 // managedByAgent selects the objects the agent labelled as its own.
 var managedByAgent = labels.SelectorFromSet(labels.Set{mirror.LabelManagedBy: mirror.ManagedByAgent})
+
+// materializedObjects and workspacePods select what the materializer builds (package
+// materialize's labels).
+var (
+	materializedObjects = labels.SelectorFromSet(labels.Set{materialize.ManagedByLabel: materialize.ManagedBy})
+	workspacePods       = labels.SelectorFromSet(labels.Set{materialize.NameLabel: materialize.AppName})
+)
+
+// checkComputePolicy says whether the admission policy that confines the agent's writes on
+// this cluster (agent/computepolicy) is installed; without it the agent works as before, but
+// its credential reaches every namespace its RBAC does.
+func checkComputePolicy(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) {
+	logger := log.FromContext(ctx)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err == nil {
+		err = computepolicy.Check(ctx, c)
+	}
+	if err != nil {
+		logger.Error(err, "WARNING: the agent's admission policy is missing on this compute cluster: its writes are confined by RBAC alone, which reaches every namespace; install it (the agent chart's computePolicy.enabled, docs/operator-guide.md)", "policy", computepolicy.PolicyName)
+		return
+	}
+	logger.Info("the agent's writes are confined by its admission policy", "policy", computepolicy.PolicyName)
+}
 
 // completeConfinement completes opts from the compute cluster: the Pod Security version from
 // its API server's version, the API server's addresses from the kubernetes Service's

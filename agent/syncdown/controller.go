@@ -6,18 +6,23 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -49,6 +54,10 @@ type Reconciler struct {
 	// DeletionPollInterval is how often a deleting workspace is re-checked while its mirror is
 	// being removed. Defaults to 1 second.
 	DeletionPollInterval time.Duration
+	// OutOfCachePollInterval is how often a workspace this agent still holds (placed here, or
+	// with its finalizer) is read live while it is not in the cache (not labelled as placed
+	// here). Defaults to 5 seconds.
+	OutOfCachePollInterval time.Duration
 	// MaxConcurrentReconciles is how many workspaces are synced at once. Defaults to 1.
 	MaxConcurrentReconciles int
 	// LiveReader reads a logical cluster bypassing caches, to retry a write that met a newer
@@ -61,6 +70,13 @@ type Reconciler struct {
 	// Confiner confines every namespace before a mirror is written into it. The agent always
 	// sets it; nil (tests of the syncer alone) leaves namespaces as created.
 	Confiner *confine.Confiner
+	// LocalReader reads the compute cluster bypassing the cache, which holds only the
+	// namespaces the agent manages: it finds a namespace of a workspace's name that someone
+	// else made, to adopt it. Defaults to Local.
+	LocalReader client.Reader
+
+	mu    sync.Mutex
+	queue workqueue.TypedRateLimitingInterface[mcreconcile.Request]
 }
 
 // liveReader returns the live reader of logicalCluster, or nil.
@@ -80,15 +96,45 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	if r.DeletionPollInterval == 0 {
 		r.DeletionPollInterval = time.Second
 	}
+	if r.OutOfCachePollInterval == 0 {
+		r.OutOfCachePollInterval = 5 * time.Second
+	}
 	if r.HubWriter == nil {
 		r.HubWriter = &hubpatch.Writer{}
+	}
+	if r.LocalReader == nil {
+		r.LocalReader = r.Local
 	}
 	r.Manager = mgr
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&workspacesv1alpha1.Workspace{}).
+		// Enqueue's requests: workspaces the cache does not hold.
+		WatchesRawSource(source.TypedFunc[mcreconcile.Request](func(_ context.Context, q workqueue.TypedRateLimitingInterface[mcreconcile.Request]) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.queue = q
+			return nil
+		})).
 		WithOptions(controller.TypedOptions[mcreconcile.Request]{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// Enqueue asks for the hub workspace namespace/name of logicalCluster to be reconciled. The
+// agent's hub cache holds only the workspaces labelled as placed on its cluster, so one the
+// hub moved away while the agent was down (its mirror and the agent's finalizer still there)
+// never shows up in it: syncup, which sees the mirror, calls this. Before the controller
+// started it does nothing (syncup retries).
+func (r *Reconciler) Enqueue(logicalCluster, namespace, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queue == nil {
+		return
+	}
+	r.queue.Add(mcreconcile.Request{
+		ClusterName: multicluster.ClusterName(logicalCluster),
+		Request:     reconcile.Request{NamespacedName: types.NamespacedName{Namespace: namespace, Name: name}},
+	})
 }
 
 // Reconcile handles one hub Workspace.
@@ -102,12 +148,46 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (ct
 	}
 	hub := cl.GetClient()
 	ws := &workspacesv1alpha1.Workspace{}
-	if err := hub.Get(ctx, req.NamespacedName, ws); err != nil {
-		// Gone from the hub: a mirror left behind is removed by syncup, which can tell an
-		// absent object from an unreachable hub.
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	err = hub.Get(ctx, req.NamespacedName, ws)
+	if apierrors.IsNotFound(err) {
+		// Out of the cache, the workspace's changes bring no events: it is read again until it
+		// is back in the cache (its label restored) or let go of.
+		// The cache holds only the workspaces labelled atrium.dev/cluster=<this cluster>: one
+		// that left it was deleted, or moved away (the hub relabels it after changing its
+		// placement, or unlabels it on eviction) with our finalizer and mirror maybe still
+		// there. Only a live read tells.
+		ws, err = r.readLive(ctx, string(req.ClusterName), req.NamespacedName)
+		if err != nil || ws == nil {
+			// Gone from the hub: a mirror left behind is removed by syncup, which can tell an
+			// absent object from an unreachable hub.
+			return ctrl.Result{}, err
+		}
+		res, err := r.reconcile(ctx, hub, string(req.ClusterName), ws)
+		if err == nil && res.RequeueAfter == 0 {
+			res.RequeueAfter = r.OutOfCachePollInterval
+		}
+		return res, err
+	} else if err != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to get workspace: %w", err)
 	}
 	return r.reconcile(ctx, hub, string(req.ClusterName), ws)
+}
+
+// readLive reads a workspace the cache does not hold; nil when it does not exist or is none
+// of this agent's business (neither placed here nor carrying its finalizer).
+func (r *Reconciler) readLive(ctx context.Context, logicalCluster string, key types.NamespacedName) (*workspacesv1alpha1.Workspace, error) {
+	reader := r.liveReader(ctx, logicalCluster)
+	if reader == nil {
+		return nil, nil
+	}
+	ws := &workspacesv1alpha1.Workspace{}
+	if err := reader.Get(ctx, key, ws); err != nil {
+		return nil, client.IgnoreNotFound(fmt.Errorf("failed to read workspace: %w", err))
+	}
+	if !ws.IsPlacedOn(r.Cluster) && !controllerutil.ContainsFinalizer(ws, workspacesv1alpha1.AgentFinalizer(r.Cluster)) {
+		return nil, nil
+	}
+	return ws, nil
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, hub client.Client, logicalCluster string, ws *workspacesv1alpha1.Workspace) (ctrl.Result, error) {
@@ -173,10 +253,26 @@ func (r *Reconciler) ensureNamespace(ctx context.Context, logicalCluster, namesp
 			Annotations: map[string]string{mirror.AnnotationOriginNamespace: namespace},
 		}}
 		if err := r.Local.Create(ctx, ns); err != nil {
-			// AlreadyExists: made by a reconcile our cache has not seen yet; the retry adopts it.
-			return fmt.Errorf("failed to create namespace %s: %w", name, err)
+			if !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("failed to create namespace %s: %w", name, err)
+			}
+			// Made by someone else (the cache holds only ours) or by a reconcile the cache has
+			// not seen yet: read it past the cache, and adopt it unless it is ours already.
+			ns = &corev1.Namespace{}
+			if err := r.LocalReader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+				return fmt.Errorf("failed to get namespace %s: %w", name, err)
+			}
+			if !subset(ours, ns.Labels) {
+				patch := client.MergeFrom(ns.DeepCopy())
+				ns.Labels = merge(ns.Labels, ours)
+				if err := r.Local.Patch(ctx, ns, patch); err != nil {
+					return fmt.Errorf("failed to adopt namespace %s: %w", name, err)
+				}
+				log.FromContext(ctx).Info("adopted workspace namespace", "namespace", name)
+			}
+		} else {
+			log.FromContext(ctx).Info("created workspace namespace", "namespace", name)
 		}
-		log.FromContext(ctx).Info("created workspace namespace", "namespace", name)
 	case err != nil:
 		return fmt.Errorf("failed to get namespace %s: %w", name, err)
 	case !subset(ours, ns.Labels):

@@ -1,6 +1,7 @@
 // Package syncdown is the agent's hub-to-local controller. It reconciles hub Workspaces (in every
-// organization, through the APIExport's virtual workspaces on every shard) and, for those the
-// hub placed on this compute cluster, keeps the local mirror (a LocalWorkspace in the namespace
+// organization, through the APIExport's virtual workspaces on every shard; the agent's cache
+// holds only those labelled atrium.dev/cluster=<this cluster>) and, for those the hub placed
+// on this compute cluster, keeps the local mirror (a LocalWorkspace in the namespace
 // derived from the logical cluster and namespace) equal to the hub's desired state.
 //
 // The mirror carries what the hub validated, never the tenant's spec as written: the hub's
@@ -14,6 +15,11 @@
 // only after the mirror and everything it owns are gone. It never acts on workspaces placed on
 // another cluster, and never deletes anything because the hub is silent: deletion follows only
 // from a hub object being deleted (or explicitly moved away by the hub).
+//
+// A workspace that leaves the cache (the hub relabels it when it moves it, unlabels it on
+// eviction) reaches the controller as a deletion: it reads the object live, past the cache,
+// and cleans up if it still carries the agent's finalizer. One that moved away while the agent
+// was down never enters the cache: syncup, which sees its mirror, hands it over (Enqueue).
 //
 // Status flows the other way in package syncup.
 package syncdown

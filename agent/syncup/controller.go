@@ -59,6 +59,11 @@ type Reconciler struct {
 	// HubWriter writes hub Workspaces; share one between sync down and sync up, so each
 	// starts from the other's last write while the cache is behind. Defaults to one of its own.
 	HubWriter *hubpatch.Writer
+	// Resync, when set, hands a hub workspace that exists but is not in the hub cache to the
+	// syncer that owns the finalizer (syncdown.Reconciler.Enqueue): the cache holds only the
+	// workspaces labelled as placed here, so one moved away while the agent was down is seen
+	// only through its mirror, here.
+	Resync func(logicalCluster, namespace, name string)
 }
 
 // FieldManager returns the server-side-apply field manager of this cluster's agent.
@@ -150,7 +155,12 @@ func (r *Reconciler) removeIfGone(ctx context.Context, lw *computev1alpha1.Local
 	err = reader.Get(ctx, client.ObjectKey{Namespace: origin.Namespace, Name: origin.Name}, live)
 	switch {
 	case err == nil && live.UID == origin.UID:
-		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil // the cache was behind
+		// The cache was behind, or does not hold it (moved away, or its cluster label lost):
+		// sync down decides, with the finalizer it owns.
+		if r.Resync != nil {
+			r.Resync(origin.LogicalCluster, origin.Namespace, origin.Name)
+		}
+		return ctrl.Result{RequeueAfter: r.RetryInterval}, nil
 	case err != nil && !apierrors.IsNotFound(err):
 		return ctrl.Result{}, fmt.Errorf("failed to confirm hub workspace is gone: %w", err)
 	}

@@ -74,6 +74,9 @@ func Init(ctx context.Context, cfg *rest.Config, opts InitOptions) error {
 			return err
 		}
 	}
+	if err := applyAgentPolicy(ctx, cfg); err != nil {
+		return err
+	}
 
 	if opts.Webhook != nil {
 		opts.progress("configuring the hub's admission webhooks at %s", opts.Webhook.URL)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,6 +40,11 @@ type Options struct {
 	Scheme *runtime.Scheme
 	// Log defaults to controller-runtime's logger named "exportprovider".
 	Log *logr.Logger
+	// Selectors restrict, per resource, what every cache and list of the provider's clusters
+	// holds, e.g. an agent's Workspaces to those labelled atrium.dev/cluster=<its cluster>.
+	// An object that leaves its selection is seen as deleted by the watches; reads of one
+	// object by name (the live reader's) still find it. Defaults to none.
+	Selectors map[schema.GroupResource]labels.Selector
 }
 
 // Provider is kcp's apiexport provider with ShardURL, URLs and LiveReader; see the package
@@ -71,6 +79,13 @@ func New(cfg *rest.Config, opts Options) (*Provider, error) {
 	if opts.Log == nil {
 		l := log.Log.WithName("exportprovider")
 		opts.Log = &l
+	}
+	cfg = rest.CopyConfig(cfg)
+	if len(opts.Selectors) > 0 {
+		selectors := opts.Selectors
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+			return &selectingTransport{next: rt, selectors: selectors}
+		})
 	}
 	p := &Provider{
 		config:        rest.CopyConfig(cfg),

@@ -48,6 +48,13 @@ type ComputeClusterOptions struct {
 	NodeExtendedResources map[string]string
 	// Users are extra identities the API server accepts by token, besides "admin".
 	Users []User
+	// NoAgentPolicy leaves out the agent's confinement policy (agent/computepolicy), which the
+	// test bed installs for ComputeAgentUser by default, as the agent chart does. Only for a
+	// suite that writes as the agent into namespaces the agent does not manage.
+	NoAgentPolicy bool
+	// AllowedServiceAccounts are the service accounts the agent's policy lets workspace pods
+	// run as. Defaults to TestBedServiceAccounts.
+	AllowedServiceAccounts []string
 	// PickPort chooses each port of the cluster's processes. Defaults to HoldPort. A test hands
 	// out a taken port here to see the cluster start anyway, on a fresh one.
 	PickPort func() (int, error)
@@ -125,7 +132,8 @@ func StartComputeCluster(ctx context.Context, name string, opts ComputeClusterOp
 	}
 	users := append([]User{
 		{Name: "admin", Groups: []string{"system:masters"}},
-		// The agent's identity; cluster-admin here until the chart's RBAC is used in tests.
+		// The agent's identity: cluster-admin here (the chart's RBAC is tested by the charts
+		// suite), confined by the agent's admission policy like the chart's service account.
 		{Name: ComputeAgentUser, Groups: []string{"system:masters"}},
 	}, opts.Users...)
 	if c.tokens, err = ensureTokenFile(filepath.Join(opts.Dir, "tokens.csv"), users); err != nil {
@@ -184,7 +192,13 @@ func (c *ComputeCluster) start(ctx context.Context) error {
 	if err := c.startProvisioner(ctx); err != nil {
 		return err
 	}
-	return c.waitRunnable(ctx)
+	if err := c.waitRunnable(ctx); err != nil {
+		return err
+	}
+	if c.opts.NoAgentPolicy {
+		return nil
+	}
+	return c.installAgentPolicy(ctx)
 }
 
 // buildProcesses prepares the processes, the admin client config and kubeconfig for the current

@@ -23,10 +23,12 @@ import (
 // says otherwise. They play the people of the local platform's organizations.
 //
 // Besides the people, it holds Atrium's own identities: the hub controller (group
-// atrium:hub-controllers) and one agent per conventional cluster name (group atrium:agents).
+// atrium:hub-controllers), one agent per conventional cluster name (groups atrium:agents and
+// atrium:agent:<cluster>) and LegacyAgentUser.
 var DefaultHubUsers = append([]User{
 	{Name: "alice"}, {Name: "bob"}, {Name: "carol"}, {Name: "dave"}, {Name: "erin"},
 	{Name: HubControllerUser, Groups: []string{"atrium:hub-controllers"}},
+	{Name: LegacyAgentUser, Groups: []string{"atrium:agents"}},
 }, agentUsers("east", "west", "north", "cluster-1", "cluster-2", "cluster-3", "cluster-4")...)
 
 // HubAdminUser is the test bed's hub administrator: a static token in kcp's admin group
@@ -37,13 +39,18 @@ const HubAdminUser = "atrium-admin"
 // HubControllerUser is the hub controller's identity in the test bed.
 const HubControllerUser = "atrium-hub"
 
+// LegacyAgentUser is an agent credential as issued before agents carried the group of their
+// cluster (atrium:agents only): the hub's agent policy lets it change nothing.
+const LegacyAgentUser = "atrium-agent-legacy"
+
 // AgentUser is the identity of the agent of the named compute cluster in the test bed.
 func AgentUser(cluster string) string { return "atrium-agent-" + cluster }
 
 func agentUsers(clusters ...string) []User {
 	out := make([]User, 0, len(clusters))
 	for _, c := range clusters {
-		out = append(out, User{Name: AgentUser(c), Groups: []string{"atrium:agents"}})
+		// The per-cluster group names the agent's own cluster to the hub's agent policy.
+		out = append(out, User{Name: AgentUser(c), Groups: []string{"atrium:agents", "atrium:agent:" + c}})
 	}
 	return out
 }

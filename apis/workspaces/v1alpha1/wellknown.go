@@ -5,6 +5,10 @@ package v1alpha1
 const (
 	// LabelCluster is set by the hub controller together with status.placement.cluster, so an
 	// agent can select its workspaces. status.placement is the truth; the label is an index.
+	// Agents list and watch only the workspaces labelled with their cluster: the hub writes the
+	// placement first and the label after it (and removes the label after clearing the
+	// placement), and an agent reads a workspace that left its selection once by name to let
+	// go of it (agent/syncdown).
 	LabelCluster = "atrium.dev/cluster"
 
 	// AgentFinalizerPrefix prefixes the finalizer an agent puts on every hub Workspace it

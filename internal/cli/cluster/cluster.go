@@ -20,6 +20,10 @@ func NewCommand(flags *clientflags.Flags) *cobra.Command {
 		Long: `Allow USER (which must be in the atrium:agents group) to update the ComputeCluster NAME,
 and only that one. The agent registers the ComputeCluster itself when it starts.
 
+The agent's credential must also carry the group atrium:agent:NAME (a token's groups, a client
+certificate's O=): the hub's admission policy reads the agent's cluster from it and lets the
+agent change only the workspaces placed on NAME. A credential without it changes none.
+
 --shard dedicates an agent to one kcp shard: it creates in root:atrium a kcp Partition that
 selects the shard and an APIExportEndpointSlice of the export with that partition
 (workspaces.atrium.dev-SHARD), and prints the --endpoint-slice to run the agent with. Run one

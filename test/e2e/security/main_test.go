@@ -1,7 +1,9 @@
 // Package security tests who may do what on the hub: a negative RBAC matrix between
 // organizations (every verb on every Atrium resource and on kcp's own resources), and the
 // reach of Atrium's own identities (agents, hub controller), which must not extend to tenants'
-// Secrets or to anything beyond the Atrium export. docs/security.md describes the rights.
+// Secrets or to anything beyond the Atrium export; an agent's hub identity changes only the
+// workspaces of its own cluster, and its compute identity only its workspace namespaces.
+// docs/security.md describes the rights.
 package security
 
 import (
@@ -18,6 +20,8 @@ var env *testbed.Env
 func TestMain(m *testing.M) {
 	os.Exit(testbed.RunMain(m, testbed.EnvOptions{
 		Hub: true,
+		// One compute cluster, with the agent's admission policy the test bed installs.
+		Clusters: []string{"east"},
 		AfterStart: func(ctx context.Context, env *testbed.Env) error {
 			if err := bootstrap.Init(ctx, env.Hub.Config, bootstrap.InitOptions{}); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,8 +19,9 @@ import (
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
-// TestAgentIdentityIsScopedToItsCluster: `atrium cluster register` lets an agent update its
-// own ComputeCluster and no other; agents cannot read tenant organizations directly.
+// TestAgentIdentityIsScopedToItsCluster: `atrium cluster register` lets an agent read and
+// patch its own ComputeCluster and no other (nor update even its own: heartbeats are patches);
+// agents cannot read tenant organizations directly.
 func TestAgentIdentityIsScopedToItsCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -46,15 +48,15 @@ func TestAgentIdentityIsScopedToItsCluster(t *testing.T) {
 	}
 	own := &platformv1alpha1.ComputeCluster{}
 	require.NoError(t, east.Get(ctx, client.ObjectKey{Name: "east"}, own))
-	own.Status.AgentVersion = "test"
-	require.NoError(t, east.Status().Update(ctx, own), "an agent updates its own ComputeCluster")
+	require.NoError(t, east.Status().Patch(ctx, own, client.RawPatch(types.MergePatchType, []byte(`{"status":{"agentVersion":"test"}}`))),
+		"an agent patches its own ComputeCluster")
+	require.True(t, apierrors.IsForbidden(east.Status().Update(ctx, own)), "an agent holds no update verb, not even on its own ComputeCluster")
 
-	other := &platformv1alpha1.ComputeCluster{}
-	require.NoError(t, east.Get(ctx, client.ObjectKey{Name: "west"}, other))
-	other.Status.AgentVersion = "forged"
-	require.True(t, apierrors.IsForbidden(east.Status().Update(ctx, other)), "east's agent must not update west's ComputeCluster")
-	other.Labels = map[string]string{"hijacked": "true"}
-	require.True(t, apierrors.IsForbidden(east.Update(ctx, other)))
+	other := &platformv1alpha1.ComputeCluster{ObjectMeta: metav1.ObjectMeta{Name: "west"}}
+	require.True(t, apierrors.IsForbidden(east.Get(ctx, client.ObjectKey{Name: "west"}, &platformv1alpha1.ComputeCluster{})), "east's agent must not read west's ComputeCluster")
+	require.True(t, apierrors.IsForbidden(east.Status().Patch(ctx, other, client.RawPatch(types.MergePatchType, []byte(`{"status":{"agentVersion":"forged"}}`)))),
+		"east's agent must not patch west's ComputeCluster")
+	require.True(t, apierrors.IsForbidden(east.Patch(ctx, other, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"hijacked":"true"}}}`)))))
 	require.True(t, apierrors.IsForbidden(east.Delete(ctx, other)))
 
 	// The agent identity has no business in tenant organizations.
