@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"sort"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -51,13 +52,15 @@ func Allowed(ws *workspacesv1alpha1.Workspace, shares []workspacesv1alpha1.Works
 		if c := workspacesv1alpha1.FindCondition(s.Status.Conditions, workspacesv1alpha1.ShareConditionAccepted); c == nil || c.Status != metav1.ConditionTrue {
 			continue
 		}
+		// System identities and groups grant nothing, also in shares stored before the API
+		// refused them (system:authenticated would let in everyone the hub authenticates).
 		for _, u := range s.Spec.Users {
-			if u != "" {
+			if u != "" && !strings.HasPrefix(u, "system:") {
 				users[u] = true
 			}
 		}
 		for _, g := range s.Spec.Groups {
-			if g != "" {
+			if g != "" && !strings.HasPrefix(g, "system:") {
 				groups[g] = true
 			}
 		}

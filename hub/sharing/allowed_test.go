@@ -32,6 +32,8 @@ func TestAllowed(t *testing.T) {
 	shares := []workspacesv1alpha1.WorkspaceShare{
 		share("s1", "default", "nb", []string{"carol", "bob"}, []string{"team-b"}),
 		share("s2", "default", "nb", []string{"bob", "alice"}, []string{"team-a", "team-b"}),
+		// Stored before the API refused system identities: they grant nothing.
+		share("system", "default", "nb", []string{"system:anonymous", "system:serviceaccount:default:default"}, []string{"system:authenticated", "system:unauthenticated"}),
 		share("other-ws", "default", "other", []string{"mallory"}, []string{"mallory-group"}),
 		share("other-ns", "elsewhere", "nb", []string{"trudy"}, nil),
 		deleting, overLimit, unjudged, byColleague, unattributed,
@@ -48,7 +50,7 @@ func TestAllowed(t *testing.T) {
 		{name: "public effective wins over owner-only spec", spec: workspacesv1alpha1.AccessTypeOwnerOnly, effective: workspacesv1alpha1.AccessTypePublic, owner: "alice", shares: shares},
 		{name: "owner only, no shares", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice"}}},
-		{name: "owner only with shares: sorted, unique, own namespace and workspace, by the owner and accepted only", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
+		{name: "owner only with shares: sorted, unique, own namespace and workspace, by the owner, accepted, no system identities", spec: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "alice", shares: shares,
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"alice", "bob", "carol"}, AllowedGroups: []string{"team-a", "team-b"}}},
 		{name: "owner only from the template", effective: workspacesv1alpha1.AccessTypeOwnerOnly, owner: "dave",
 			want: &workspacesv1alpha1.WorkspaceAccess{AllowedUsers: []string{"dave"}}},

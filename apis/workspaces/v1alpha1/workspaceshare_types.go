@@ -31,16 +31,22 @@ type WorkspaceShareSpec struct {
 	// +required
 	WorkspaceName string `json:"workspaceName"`
 
-	// Users who may connect, by username as kcp authenticates them.
+	// Users who may connect, by username as kcp authenticates them. System identities
+	// (system:anonymous, system:serviceaccount:..., any system:*) are refused: a share lets
+	// people in.
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:XValidation:rule="self.all(u, !u.startsWith('system:'))",message="spec.users may not name system identities (system:anonymous, system:serviceaccount:..., system:*): a share lets people in, by their username"
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=256
 	// +listType=set
 	// +optional
 	Users []string `json:"users,omitempty"`
 
-	// Groups whose members may connect.
+	// Groups whose members may connect. System groups (system:authenticated,
+	// system:unauthenticated, any system:*) are refused: they would let in everyone kcp
+	// authenticates, or no one in particular.
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:XValidation:rule="self.all(g, !g.startsWith('system:'))",message="spec.groups may not name system groups such as system:authenticated (everyone the hub authenticates): name the teams that may connect"
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=256
 	// +listType=set

@@ -92,3 +92,40 @@ func TestAdminsCannotWritePlatformFields(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, statusPatch(admin, `{"status":{"message":"repaired by the platform team"}}`), "the hub admin writes a workspace's status")
 }
+
+// TestSharesNameNoSystemIdentities: a share naming system:authenticated (everyone the hub
+// authenticates), system:anonymous or a service account is refused at the API, with a message
+// that says what to name instead, whoever writes it.
+func TestSharesNameNoSystemIdentities(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	acme := bootstrap.OrgPath("acme")
+	for _, user := range []string{"alice", "carol"} {
+		c, err := env.Hub.UserClient(user, acme)
+		require.NoError(t, err)
+		for _, tc := range []struct {
+			users, groups []string
+			want          string
+		}{
+			{groups: []string{"system:authenticated"}, want: "spec.groups may not name system groups such as system:authenticated"},
+			{groups: []string{"data-team", "system:unauthenticated"}, want: "spec.groups may not name system groups"},
+			{users: []string{"system:anonymous"}, want: "spec.users may not name system identities"},
+			{users: []string{"system:serviceaccount:default:default"}, want: "spec.users may not name system identities"},
+		} {
+			share := &workspacesv1alpha1.WorkspaceShare{
+				ObjectMeta: metav1.ObjectMeta{GenerateName: "everyone-", Namespace: "default", Annotations: map[string]string{workspacesv1alpha1.AnnotationCreatedBy: user}},
+				Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: "nb", Users: tc.users, Groups: tc.groups},
+			}
+			err := c.Create(ctx, share, client.DryRunAll)
+			require.Error(t, err, "%s shares with %v %v", user, tc.users, tc.groups)
+			require.True(t, apierrors.IsInvalid(err), "%s: want Invalid, got %v", user, err)
+			require.Contains(t, err.Error(), tc.want)
+		}
+		// A share naming people and teams is fine.
+		ok := &workspacesv1alpha1.WorkspaceShare{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "team-", Namespace: "default", Annotations: map[string]string{workspacesv1alpha1.AnnotationCreatedBy: user}},
+			Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: "nb", Users: []string{"dave"}, Groups: []string{"data-team"}},
+		}
+		require.NoError(t, c.Create(ctx, ok, client.DryRunAll), "%s shares with a person and a team", user)
+	}
+}
