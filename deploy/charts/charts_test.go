@@ -174,8 +174,13 @@ func TestAgentRender(t *testing.T) {
 					t.Fatalf("got %d example strategies, want 2", len(strategies))
 				}
 				url, _, _ := unstructured.NestedString(strategies[0].Object, "spec", "accessURLTemplate")
-				if !strings.HasPrefix(url, "https://ide.example.org/") || !strings.Contains(url, "{{ .Workspace.") {
-					t.Errorf("example strategy URL %q: want the host replaced and the agent's template kept", url)
+				if url != "https://{{ .Workspace.HostLabel }}.ide.example.org/" {
+					t.Errorf("example strategy URL %q: want a host per workspace under the domain, the agent's template kept", url)
+				}
+				for _, s := range strategies {
+					if data, _ := yaml.Marshal(s.Object); !strings.Contains(string(data), "https://console.example.com/access/check/") {
+						t.Errorf("example strategy %s does not pass every request through the access check", s.GetName())
+					}
 				}
 			} else {
 				for _, kind := range []string{"Secret", "ServiceMonitor", "WorkspaceAccessStrategy"} {
