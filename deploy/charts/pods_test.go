@@ -138,3 +138,55 @@ func sameInts(a, b []int64) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestAgentMetricsSecureByDefault: the agent chart serves metrics only to authenticated and
+// authorized scrapers unless told otherwise, with exactly the rights that takes.
+func TestAgentMetricsSecureByDefault(t *testing.T) {
+	for _, secure := range []bool{true, false} {
+		values := map[string]any{"clusterName": "east", "hubKubeconfig": map[string]any{"existingSecret": "hub"},
+			"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}}
+		if !secure {
+			values["metrics"].(map[string]any)["secure"] = false
+		}
+		r, err := Render(Agent, "agent", "atrium-system", values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := containerArgs(t, r.Find("Deployment", "agent-atrium-agent"))
+		auth := r.Find("ClusterRole", "atrium-agent:atrium-system:agent-atrium-agent:metrics-auth")
+		sm := r.Kinds("ServiceMonitor")[0]
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		scheme := endpoints[0].(map[string]any)["scheme"]
+		if !secure {
+			if slices.Contains(args, "--metrics-secure") || auth != nil || scheme != nil {
+				t.Errorf("metrics.secure=false still renders the secure setup: args %v", args)
+			}
+			continue
+		}
+		if !slices.Contains(args, "--metrics-secure") {
+			t.Errorf("args %v lack --metrics-secure", args)
+		}
+		if auth == nil {
+			t.Fatal("no ClusterRole for the metrics' TokenReviews and SubjectAccessReviews")
+		}
+		rules, _, _ := unstructured.NestedSlice(auth.Object, "rules")
+		if len(rules) != 2 {
+			t.Errorf("metrics-auth rules %v: want tokenreviews and subjectaccessreviews create only", rules)
+		}
+		for _, rule := range rules {
+			verbs, _, _ := unstructured.NestedStringSlice(rule.(map[string]any), "verbs")
+			if !slices.Equal(verbs, []string{"create"}) {
+				t.Errorf("metrics-auth verbs %v", verbs)
+			}
+		}
+		if r.Find("ClusterRoleBinding", "atrium-agent:atrium-system:agent-atrium-agent:metrics-auth") == nil {
+			t.Error("metrics-auth is not bound to the agent")
+		}
+		if r.Find("ClusterRole", "atrium-agent:atrium-system:agent-atrium-agent:metrics-reader") == nil {
+			t.Error("no metrics-reader ClusterRole for scrapers")
+		}
+		if scheme != "https" {
+			t.Errorf("the ServiceMonitor scrapes %v, want https with a token", scheme)
+		}
+	}
+}
