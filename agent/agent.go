@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
@@ -74,6 +75,11 @@ type Options struct {
 	LeaderElectionNamespace string
 	// MetricsAddr serves Prometheus metrics; "0" disables. Defaults to "0".
 	MetricsAddr string
+	// MetricsSecure serves the metrics over HTTPS (a self-signed certificate) and only to
+	// requests the compute cluster authenticates (TokenReview) and authorizes for GET /metrics
+	// (SubjectAccessReview): the agent's identity there needs create on tokenreviews and
+	// subjectaccessreviews. Defaults to false (plain HTTP, for loopback).
+	MetricsSecure bool
 	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
 	HealthAddr string
 	// PprofAddr serves Go's net/http/pprof profiles under /debug/pprof/; "0" disables.
@@ -180,7 +186,7 @@ func Run(ctx context.Context, opts Options) error {
 	localMgr, err := ctrl.NewManager(opts.LocalConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 logger,
-		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                metricsOptions(opts),
 		HealthProbeBindAddress: opts.HealthAddr,
 		PprofBindAddress:       opts.PprofAddr,
 		// Nothing reads the field managers of compute-cluster objects, and they are the larger
@@ -435,4 +441,15 @@ func (b *beatState) check(*http.Request) error {
 		return fmt.Errorf("last heartbeat failed: %w", b.last)
 	}
 	return nil
+}
+
+// metricsOptions serves the metrics as opts say; secure, every scrape must carry a bearer token
+// the compute cluster's API server accepts and authorizes for GET /metrics.
+func metricsOptions(opts Options) metricsserver.Options {
+	o := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.MetricsSecure {
+		o.SecureServing = true
+		o.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return o
 }

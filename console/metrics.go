@@ -16,6 +16,8 @@ type metrics struct {
 	hubRequests *prometheus.CounterVec
 	signIns     prometheus.Counter
 	streams     prometheus.Gauge
+	// accessChecks counts the proxies' access checks by answer.
+	accessChecks *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -27,8 +29,12 @@ func newMetrics() *metrics {
 		}, []string{"method", "watch", "code"}),
 		signIns: prometheus.NewCounter(prometheus.CounterOpts{Name: "atrium_console_sign_ins_total", Help: "Successful sign-ins."}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "atrium_console_live_streams", Help: "Open live-update streams (browser tabs)."}),
+		accessChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "atrium_console_access_checks_total",
+			Help: "Access checks the proxies in front of workspaces asked, by answer (allowed, unauthorized, forbidden).",
+		}, []string{"answer"}),
 	}
-	m.registry.MustRegister(m.hubRequests, m.signIns, m.streams, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.hubRequests, m.signIns, m.streams, m.accessChecks, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

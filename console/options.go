@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 
 	"github.com/atrium-dev/atrium/console/signin"
@@ -59,6 +60,11 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxSessionLifetime ends sessions this long after sign-in. Defaults to 8 hours.
 	MaxSessionLifetime time.Duration
+	// AccessDomain is the parent domain of the workspaces' hosts (each workspace is served at
+	// <label>.<AccessDomain>, see deploy/strategies). /access/signin sends browsers back only to
+	// such hosts. Empty (the default) turns signing in to workspaces off: every access check
+	// then answers 401.
+	AccessDomain string
 	// MetricsAddr serves Prometheus metrics (/metrics) when set. Defaults to off.
 	MetricsAddr string
 	// Log receives the console's log lines. Defaults to a discarding logger.
@@ -97,6 +103,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Log.GetSink() == nil {
 		o.Log = logr.Discard()
+	}
+	if o.AccessDomain != "" && len(validation.IsDNS1123Subdomain(o.AccessDomain)) > 0 {
+		return fmt.Errorf("the access domain %q must be a DNS name, e.g. workspaces.example.com", o.AccessDomain)
 	}
 	switch o.Auth {
 	case AuthToken, AuthOIDC, AuthProxy:

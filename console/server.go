@@ -28,6 +28,7 @@ type Server struct {
 	oidc     *signin.OIDC
 	pages    *pages
 	metrics  *metrics
+	grants   *accessGrants
 	origin   string
 	cookie   string
 
@@ -53,7 +54,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, profiles: map[*session.Session]*profile{}, metrics: newMetrics()}
+	s := &Server{opts: opts, profiles: map[*session.Session]*profile{}, metrics: newMetrics(), grants: newAccessGrants()}
 	u, _ := url.Parse(opts.PublicURL)
 	s.origin = u.Scheme + "://" + u.Host
 	s.cookie = "__Host-atrium-session"
@@ -97,6 +98,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /signin/oidc", s.signInOIDC)
 	mux.HandleFunc("GET /signin/oidc/callback", s.signInOIDCCallback)
 	mux.HandleFunc("POST /signout", s.signedIn(s.signOut))
+	mux.HandleFunc("GET /access/check/{cluster}/{ns}/{name}", s.accessCheck)
+	mux.HandleFunc("GET /access/signin", s.signedIn(s.accessSignIn))
 
 	mux.HandleFunc("GET /{$}", s.signedIn(func(w http.ResponseWriter, r *http.Request, _ *request) {
 		http.Redirect(w, r, "/workspaces", http.StatusSeeOther)

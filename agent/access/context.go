@@ -17,6 +17,10 @@ limitations under the License.
 package access
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
@@ -51,6 +55,11 @@ type WorkspaceContext struct {
 	// OriginCluster, OriginNamespace and OriginName identify the hub workspace:
 	// its kcp logical cluster, namespace and name.
 	OriginCluster, OriginNamespace, OriginName string
+	// HostLabel is a DNS-1123 label of its own for the hub workspace, to give every workspace
+	// its own host (its own browser origin): the origin name made a DNS label and cut to 30
+	// characters, "--", and 16 base32 characters of a SHA-256 over the logical cluster,
+	// namespace and name. Two workspaces, of one organization or of two, never share it.
+	HostLabel string
 }
 
 // StrategyContext describes the WorkspaceAccessStrategy being rendered.
@@ -83,6 +92,7 @@ func NewContext(lw *computev1alpha1.LocalWorkspace, hubLabels, hubAnnotations ma
 			OriginCluster:   spec.Origin.LogicalCluster,
 			OriginNamespace: spec.Origin.Namespace,
 			OriginName:      spec.Origin.Name,
+			HostLabel:       HostLabel(spec.Origin.LogicalCluster, spec.Origin.Namespace, spec.Origin.Name),
 		}
 		if spec.Owner != nil {
 			c.Workspace.Owner = spec.Owner.Username
@@ -105,6 +115,20 @@ func NewContext(lw *computev1alpha1.LocalWorkspace, hubLabels, hubAnnotations ma
 		c.AccessStrategy = StrategyContext{Name: strategy.Name, DisplayName: strategy.Spec.DisplayName}
 	}
 	return c
+}
+
+// hostLabelEncoding is lower-case base32, so a hash is a valid part of a DNS label.
+var hostLabelEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// HostLabel returns the DNS label of a hub workspace: readable, at most 48 characters, and
+// unique per (logical cluster, namespace, name) for all practical purposes (80 bits).
+func HostLabel(logicalCluster, namespace, name string) string {
+	sum := sha256.Sum256([]byte(logicalCluster + "/" + namespace + "/" + name))
+	prefix := strings.TrimRight(truncRunes(dnsLabel(name), 30), "-")
+	if prefix == "" {
+		prefix = "ws"
+	}
+	return prefix + "--" + hostLabelEncoding.EncodeToString(sum[:])[:16]
 }
 
 // copyMap returns a copy that is never nil, so templates can range over or index it

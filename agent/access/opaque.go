@@ -196,6 +196,7 @@ func (o *opaque) context(c Context) (Context, error) {
 			OriginCluster:   str("Workspace.OriginCluster", w.OriginCluster),
 			OriginNamespace: str("Workspace.OriginNamespace", w.OriginNamespace),
 			OriginName:      str("Workspace.OriginName", w.OriginName),
+			HostLabel:       str("Workspace.HostLabel", w.HostLabel),
 		},
 		AccessStrategy: StrategyContext{
 			Name:        str("AccessStrategy.Name", c.AccessStrategy.Name),

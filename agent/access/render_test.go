@@ -137,6 +137,7 @@ func TestNewContext(t *testing.T) {
 			Labels: map[string]string{"a": "b"}, Annotations: map[string]string{},
 			Owner: "alice", AllowedUsers: []string{"alice", "bob"}, AccessType: "OwnerOnly", AppType: "JupyterLab",
 			OriginCluster: "root:orgs:acme", OriginNamespace: "default", OriginName: "alice-nb",
+			HostLabel: HostLabel("root:orgs:acme", "default", "alice-nb"),
 		},
 		AccessStrategy: StrategyContext{Name: "test-strategy", DisplayName: "Test strategy"},
 		Service:        ServiceContext{Name: "svc", Namespace: "atrium-acme-default", Port: 80},

@@ -26,7 +26,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
+	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
+
+// aliceHost is the host of testLocalWorkspace under the examples' domain.
+var aliceHost = HostLabel("root:orgs:acme", "default", "alice-nb") + ".workspaces.example.com"
 
 // TestExampleStrategies loads the shipped strategies strictly and renders them for a
 // normal and a hostile workspace.
@@ -42,15 +46,11 @@ func TestExampleStrategies(t *testing.T) {
 	}{
 		{
 			file: "traefik-ingressroute.yaml", name: "traefik", kinds: []string{"Middleware", "IngressRoute"},
-			wantURL:   "https://workspaces.example.com/workspaces/root:orgs:acme/default/alice-nb/",
-			wantBase:  "/workspaces/root:orgs:acme/default/alice-nb/",
-			wantProbe: "https://workspaces.example.com/workspaces/root:orgs:acme/default/alice-nb/",
+			wantURL: "https://" + aliceHost + "/", wantBase: "/", wantProbe: "https://" + aliceHost + "/",
 		},
 		{
 			file: "ingress.yaml", name: "ingress", kinds: []string{"Ingress"},
-			wantURL:   "https://workspaces.example.com/w/atrium-acme-default/alice-nb/",
-			wantBase:  "/w/atrium-acme-default/alice-nb/",
-			wantProbe: "https://workspaces.example.com/w/atrium-acme-default/alice-nb/",
+			wantURL: "https://" + aliceHost + "/", wantBase: "/", wantProbe: "https://" + aliceHost + "/",
 		},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -94,11 +94,39 @@ func TestExampleStrategies(t *testing.T) {
 				}
 				u, err := RenderURL(&s, h)
 				require.NoError(t, err)
-				require.True(t, strings.HasPrefix(u, "https://workspaces.example.com/"), u)
+				require.Equal(t, "https://"+aliceHost+"/", u, "the host is the agent's label, never tenant text")
 				require.NotContains(t, u, "\n")
 				_, err = RenderProbeURL(&s, h)
 				require.NoError(t, err)
 			})
+		})
+	}
+
+	// Public or OwnerOnly, every request passes the console's access check: Public must never
+	// mean anonymous.
+	for _, accessType := range []workspacesv1alpha1.AccessType{workspacesv1alpha1.AccessTypePublic, workspacesv1alpha1.AccessTypeOwnerOnly} {
+		t.Run("every request is checked: "+string(accessType), func(t *testing.T) {
+			for _, file := range []string{"ingress.yaml", "traefik-ingressroute.yaml"} {
+				data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "strategies", file))
+				require.NoError(t, err)
+				var s computev1alpha1.WorkspaceAccessStrategy
+				require.NoError(t, yaml.UnmarshalStrict(data, &s))
+				lw := testLocalWorkspace()
+				lw.Spec.Effective.AccessType = accessType
+				objs, err := RenderResources(&s, NewContext(lw, nil, nil, &s, "alice-nb", 8888), selector)
+				require.NoError(t, err)
+				check := ""
+				switch objs[0].GetKind() {
+				case "Ingress":
+					check = objs[0].GetAnnotations()["nginx.ingress.kubernetes.io/auth-url"]
+					require.Equal(t, "https://console.example.com/access/signin", objs[0].GetAnnotations()["nginx.ingress.kubernetes.io/auth-signin"])
+					rules := objs[0].Object["spec"].(map[string]any)["rules"].([]any)
+					require.Equal(t, aliceHost, rules[0].(map[string]any)["host"])
+				case "Middleware":
+					check = objs[0].Object["spec"].(map[string]any)["forwardAuth"].(map[string]any)["address"].(string)
+				}
+				require.True(t, strings.HasPrefix(check, "https://console.example.com/access/check/root:orgs:acme/default/alice-nb"), "%s: %q", file, check)
+			}
 		})
 	}
 
@@ -111,12 +139,15 @@ func TestExampleStrategies(t *testing.T) {
 		require.NoError(t, err)
 		routes := objs[1].Object["spec"].(map[string]any)["routes"].([]any)
 		match := routes[0].(map[string]any)["match"].(string)
-		require.Equal(t, 2, strings.Count(match, "`"), match)
-		require.True(t, strings.HasPrefix(match, "PathPrefix(`/workspaces/") && strings.HasSuffix(match, "/`)"), match)
+		require.Equal(t, "Host(`"+aliceHost+"`)", match)
 		mws := routes[0].(map[string]any)["middlewares"].([]any)
+		require.Len(t, mws, 1)
 		require.Equal(t, "wsaccess-alice-nb", mws[0].(map[string]any)["name"], "the route uses the Middleware rendered with it")
-		require.Equal(t, "atrium-forward-auth", mws[1].(map[string]any)["name"], "OwnerOnly goes through forward auth")
-		headers := objs[0].Object["spec"].(map[string]any)["headers"].(map[string]any)["customRequestHeaders"].(map[string]any)
-		require.Equal(t, hostile+",bob", headers["X-Atrium-Allowed-Users"])
+		fa := objs[0].Object["spec"].(map[string]any)["forwardAuth"].(map[string]any)
+		addr := fa["address"].(string)
+		require.True(t, strings.HasPrefix(addr, "https://console.example.com/access/check/"), addr)
+		require.True(t, strings.HasSuffix(addr, "?signin=redirect"), addr)
+		require.Equal(t, 7, strings.Count(strings.TrimSuffix(addr, "?signin=redirect"), "/"), "workspace data stays three path segments: %s", addr)
+		require.NotContains(t, addr, "\n")
 	})
 }

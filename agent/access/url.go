@@ -122,6 +122,12 @@ func absoluteURL(o *opaque, rendered string) (string, error) {
 		if errs := validation.IsDNS1123Subdomain(hostname); len(errs) > 0 {
 			return "", fmt.Errorf("rendered host %s is invalid: %s", clip(hostname), strings.Join(errs, "; "))
 		}
+		// IsDNS1123Subdomain bounds the name, not its labels; DNS and TLS certificates do.
+		for _, label := range strings.Split(hostname, ".") {
+			if len(label) > validation.DNS1123LabelMaxLength {
+				return "", fmt.Errorf("rendered host %s has a label longer than %d characters", clip(hostname), validation.DNS1123LabelMaxLength)
+			}
+		}
 		host = hostname
 		if p := u.Port(); p != "" {
 			host += ":" + p

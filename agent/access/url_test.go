@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 )
@@ -155,4 +156,37 @@ func TestRenderNothing(t *testing.T) {
 			require.Empty(t, got)
 		})
 	}
+}
+
+// TestHostLabel: every hub workspace gets a DNS label of its own, whatever its name.
+func TestHostLabel(t *testing.T) {
+	long := strings.Repeat("n", 253)
+	seen := map[string]string{}
+	for _, in := range [][3]string{
+		{"root:orgs:acme", "default", "alice-nb"},
+		{"root:orgs:beta", "default", "alice-nb"}, // the same names in another organization
+		{"root:orgs:acme", "team", "alice-nb"},
+		{"root:orgs:acme", "default", "alice.nb"}, // dnsLabel makes both "alice-nb"
+		{"root:orgs:acme", "default", long},
+		{"root:orgs:acme", "default", long + "x"},
+		{"root:orgs:acme", "default", "..."},
+	} {
+		l := HostLabel(in[0], in[1], in[2])
+		require.Empty(t, validation.IsDNS1123Label(l), "%v: %q", in, l)
+		require.LessOrEqual(t, len(l), 48)
+		require.NotContains(t, seen, l, "%v and %s share a host", in, seen[l])
+		seen[l] = strings.Join(in[:], "/")
+	}
+	require.True(t, strings.HasPrefix(HostLabel("c", "ns", "alice-nb"), "alice-nb--"))
+	require.True(t, strings.HasPrefix(HostLabel("c", "ns", "..."), "ws--"))
+}
+
+// TestHostLabelsAreBounded: a host label over 63 characters is refused, even when each piece
+// of workspace data in it is a valid label.
+func TestHostLabelsAreBounded(t *testing.T) {
+	c := testContext()
+	c.Workspace.OriginName = strings.Repeat("a", 40)
+	c.Workspace.OriginNamespace = strings.Repeat("b", 40)
+	_, err := RenderURL(urlStrategy("https://{{ .Workspace.OriginName }}{{ .Workspace.OriginNamespace }}.ws.example.com/", "", ""), c)
+	require.ErrorContains(t, err, "longer than 63")
 }

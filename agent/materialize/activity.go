@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -63,14 +64,14 @@ func idleShutdownWanted(lw *computev1alpha1.LocalWorkspace) bool {
 }
 
 // observeActivity reads the last activity of an available workspace whose idle shutdown may
-// apply into status.lastActivity. A failed read leaves the last value: the hub then judges the
-// workspace by what it last knew, and the error is logged, not fatal.
+// apply into status.lastActivity, and says in IdleDetection whether it can. A failed read
+// leaves the last value: the hub then judges the workspace by what it last knew, and the
+// error is logged, not fatal. A detection the agent refuses to follow (another host than the
+// workspace's own) is the tenant's to fix, so it is a condition, checked every reconcile.
 func (r *Reconciler) observeActivity(ctx context.Context, s *scope) {
 	lw := s.lw
-	if !wantsRunning(lw) || !workspacesv1alpha1.IsConditionTrue(lw.Status.Conditions, workspacesv1alpha1.ConditionAvailable) || !idleShutdownWanted(lw) {
-		return
-	}
-	if !r.activity.due(lw, r.opts.Now(), r.opts.ResyncPeriod) {
+	if !idleShutdownWanted(lw) {
+		meta.RemoveStatusCondition(&lw.Status.Conditions, string(workspacesv1alpha1.ConditionIdleDetection))
 		return
 	}
 	target, err := activity.Resolve(lw.Spec.Effective.IdleDetection, activity.Endpoint{
@@ -78,8 +79,25 @@ func (r *Reconciler) observeActivity(ctx context.Context, s *scope) {
 		ServicePort: Port(lw),
 		AccessURL:   lw.Status.AccessURL,
 	})
+	available := workspacesv1alpha1.IsConditionTrue(lw.Status.Conditions, workspacesv1alpha1.ConditionAvailable)
+	if err != nil && lw.Status.AccessURL == "" && !available {
+		// The access URL is not rendered yet: nothing to compare the host with.
+		return
+	}
 	if err != nil {
 		log.FromContext(ctx).Info("Cannot read workspace activity", "reason", err.Error())
+		lw.SetCondition(workspacesv1alpha1.ConditionIdleDetection, metav1.ConditionFalse, workspacesv1alpha1.ReasonDetectionHostNotAllowed,
+			"idle shutdown cannot read this workspace's activity, so only its maximum lifetime stops it: "+err.Error())
+		return
+	}
+	if !wantsRunning(lw) || !available {
+		return
+	}
+	if c := lw.GetCondition(workspacesv1alpha1.ConditionIdleDetection); c != nil && c.Reason == string(workspacesv1alpha1.ReasonDetectionHostNotAllowed) {
+		// The detection was fixed: no longer refused, not read yet.
+		meta.RemoveStatusCondition(&lw.Status.Conditions, string(workspacesv1alpha1.ConditionIdleDetection))
+	}
+	if !r.activity.due(lw, r.opts.Now(), r.opts.ResyncPeriod) {
 		return
 	}
 	last, err := r.opts.Activity.Read(ctx, target)
@@ -87,6 +105,7 @@ func (r *Reconciler) observeActivity(ctx context.Context, s *scope) {
 		log.FromContext(ctx).V(1).Info("Failed to read workspace activity", "url", target.URL, "err", err.Error())
 		return
 	}
+	lw.SetCondition(workspacesv1alpha1.ConditionIdleDetection, metav1.ConditionTrue, workspacesv1alpha1.ReasonActivityRead, "the agent reads the workspace's last activity from "+target.URL)
 	// The API keeps seconds; compare at that precision so an unchanged answer writes nothing.
 	t := metav1.NewTime(last.Truncate(time.Second))
 	if lw.Status.LastActivity == nil || !lw.Status.LastActivity.Equal(&t) {

@@ -74,3 +74,41 @@ func TestObserveActivity(t *testing.T) {
 }
 
 func ptrTime(t time.Time) *time.Time { return &t }
+
+// TestIdleDetectionCondition: a detection host other than the access URL's is refused with a
+// condition the tenant can act on, and nothing is requested; fixing it clears the refusal.
+func TestIdleDetectionCondition(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	lw := &computev1alpha1.LocalWorkspace{ObjectMeta: metav1.ObjectMeta{Name: "nb", Namespace: "ns", UID: "u1"}}
+	lw.Spec.DesiredStatus = workspacesv1alpha1.DesiredStatusRunning
+	lw.Spec.Effective.IdleShutdownEnabled = true
+	lw.Spec.Effective.IdleDetection = &workspacesv1alpha1.IdleDetectionSpec{HTTPGet: &workspacesv1alpha1.IdleHTTPGetAction{}}
+	lw.Spec.Effective.IdleDetection.HTTPGet.Host = "metadata.evil.example"
+	lw.Status.AccessURL = "https://nb--x.ws.example.com/"
+	lw.SetCondition(workspacesv1alpha1.ConditionAvailable, metav1.ConditionTrue, workspacesv1alpha1.ReasonPodsReady, "")
+	f := &fakeActivity{at: now}
+	r := NewReconciler(Options{Activity: f, Now: func() time.Time { return now }, ResyncPeriod: time.Minute})
+	s := &scope{lw: lw}
+
+	r.observeActivity(context.Background(), s)
+	assert.Empty(t, f.calls, "nothing is sent to another host")
+	c := lw.GetCondition(workspacesv1alpha1.ConditionIdleDetection)
+	if assert.NotNil(t, c) {
+		assert.Equal(t, metav1.ConditionFalse, c.Status)
+		assert.Equal(t, string(workspacesv1alpha1.ReasonDetectionHostNotAllowed), c.Reason)
+		assert.Contains(t, c.Message, `"metadata.evil.example" is not the host of the workspace's access URL`)
+	}
+
+	lw.Spec.Effective.IdleDetection.HTTPGet.Host = "nb--x.ws.example.com"
+	r.observeActivity(context.Background(), s)
+	assert.Len(t, f.calls, 1)
+	c = lw.GetCondition(workspacesv1alpha1.ConditionIdleDetection)
+	if assert.NotNil(t, c) {
+		assert.Equal(t, metav1.ConditionTrue, c.Status)
+		assert.Equal(t, string(workspacesv1alpha1.ReasonActivityRead), c.Reason)
+	}
+
+	lw.Spec.Effective.IdleShutdownEnabled = false
+	r.observeActivity(context.Background(), s)
+	assert.Nil(t, lw.GetCondition(workspacesv1alpha1.ConditionIdleDetection), "no idle shutdown, no condition")
+}

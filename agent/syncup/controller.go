@@ -35,6 +35,7 @@ var agentConditions = []workspacesv1alpha1.ConditionType{
 	workspacesv1alpha1.ConditionProgressing,
 	workspacesv1alpha1.ConditionDegraded,
 	workspacesv1alpha1.ConditionStopped,
+	workspacesv1alpha1.ConditionIdleDetection,
 }
 
 // Reconciler writes LocalWorkspace status to the hub.

@@ -107,6 +107,7 @@ person sees and may do exactly what their kubeconfig would allow.`,
 	f.StringVar(&opts.SignInHint, "sign-in-hint", "", "a sentence shown on the token sign-in page (where people get their token)")
 	f.DurationVar(&opts.IdleTimeout, "session-idle-timeout", 30*time.Minute, "end sessions without requests for this long (an open tab with live updates counts as activity)")
 	f.DurationVar(&opts.MaxSessionLifetime, "session-max-lifetime", 8*time.Hour, "end sessions this long after sign-in")
+	f.StringVar(&opts.AccessDomain, "access-domain", "", "parent domain of the workspaces' hosts (<workspace>.<domain>); enables the access check's sign-in for the access strategies' authentication step (empty: every access check answers 401)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "", "address of the Prometheus metrics endpoint /metrics (empty disables)")
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	zapOpts.BindFlags(goFlags)

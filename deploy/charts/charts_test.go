@@ -174,8 +174,13 @@ func TestAgentRender(t *testing.T) {
 					t.Fatalf("got %d example strategies, want 2", len(strategies))
 				}
 				url, _, _ := unstructured.NestedString(strategies[0].Object, "spec", "accessURLTemplate")
-				if !strings.HasPrefix(url, "https://ide.example.org/") || !strings.Contains(url, "{{ .Workspace.") {
-					t.Errorf("example strategy URL %q: want the host replaced and the agent's template kept", url)
+				if url != "https://{{ .Workspace.HostLabel }}.ide.example.org/" {
+					t.Errorf("example strategy URL %q: want a host per workspace under the domain, the agent's template kept", url)
+				}
+				for _, s := range strategies {
+					if data, _ := yaml.Marshal(s.Object); !strings.Contains(string(data), "https://console.example.com/access/check/") {
+						t.Errorf("example strategy %s does not pass every request through the access check", s.GetName())
+					}
 				}
 			} else {
 				for _, kind := range []string{"Secret", "ServiceMonitor", "WorkspaceAccessStrategy"} {
@@ -226,7 +231,10 @@ func TestAgentRBACRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles := r.Kinds("ClusterRole")
+	// Besides its own, the agent's release holds only metricsauth.yaml's two (metrics.secure).
+	roles := slices.DeleteFunc(r.Kinds("ClusterRole"), func(o *unstructured.Unstructured) bool {
+		return strings.HasSuffix(o.GetName(), ":metrics-auth") || strings.HasSuffix(o.GetName(), ":metrics-reader")
+	})
 	if len(roles) != 1 || roles[0].GetName() != "atrium-agent:atrium-system:agent-atrium-agent" {
 		t.Fatalf("want one ClusterRole named after namespace and release, got %v", names(roles))
 	}

@@ -277,6 +277,24 @@ const (
 	ReasonWithinPolicy ConditionReason = "WithinPolicy"
 )
 
+// IdleDetection: the agent can read the workspace's last activity for idle
+// shutdown. Written by the placed agent, only while idle shutdown applies
+// (absent otherwise). False means the workspace is never stopped for
+// idleness, only by its maximum lifetime, until its detection is fixed.
+const (
+	// ConditionIdleDetection is True once the agent read the IDE's last
+	// activity as the workspace's idle detection asks.
+	ConditionIdleDetection ConditionType = "IdleDetection"
+
+	// ReasonActivityRead: the last activity was read (True).
+	ReasonActivityRead ConditionReason = "ActivityRead"
+	// ReasonDetectionHostNotAllowed: idleShutdown.detection.httpGet.host is
+	// not the host of the workspace's own access URL, so the agent does not
+	// send the request there (False): the agent reaches out for a workspace
+	// only to the workspace itself.
+	ReasonDetectionHostNotAllowed ConditionReason = "DetectionHostNotAllowed"
+)
+
 // Accepted: a WorkspaceShare counts, within its organization's quota of
 // shares. Written by the hub (field manager atrium-hub-orglimits) on
 // WorkspaceShares. A share with Accepted=False grants nobody access.

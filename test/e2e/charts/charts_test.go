@@ -2,12 +2,14 @@ package charts
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -387,6 +390,59 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ComputeCluster %s has no heartbeat: %v (log %s)", clusterName, err, logPath)
 	}
+
+	// Metrics (metrics.secure, the chart's default): an unauthenticated scrape is refused, so is
+	// a token this cluster authenticates but does not authorize for GET /metrics (the agent's
+	// own), and a token bound to the chart's metrics-reader ClusterRole reads them.
+	metricsURL := ""
+	for _, a := range args {
+		if addr, ok := strings.CutPrefix(a, "--metrics-bind-address="); ok {
+			metricsURL = "https://" + addr + "/metrics"
+		}
+	}
+	if metricsURL == "" || !slices.Contains(args, "--metrics-secure") {
+		t.Fatalf("the chart's args %v do not serve secure metrics", args)
+	}
+	scraper := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the agent's certificate is self-signed; the token is what is checked
+	scrape := func(token string) (int, error) {
+		req, err := http.NewRequest(http.MethodGet, metricsURL, nil)
+		if err != nil {
+			return 0, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := scraper.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	waitScrape := func(token string, want int, what string) {
+		t.Helper()
+		var got int
+		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			code, err := scrape(token)
+			got = code
+			return err == nil && code == want, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: metrics answered %d, want %d (log %s)", what, got, want, logPath)
+		}
+	}
+	waitScrape("", http.StatusUnauthorized, "a scrape without a token")
+	waitScrape(tok.Status.Token, http.StatusForbidden, "a scrape with a token not allowed GET /metrics")
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "chart-test-metrics-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "atrium-agent:" + namespace + ":" + deployment + ":metrics-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: namespace}},
+	}
+	if err := localClient(t).Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = localClient(t).Delete(context.Background(), binding) })
+	waitScrape(tok.Status.Token, http.StatusOK, "a scrape by a metrics reader")
 
 	// A mirror the agent did not write itself (its hub cluster is unknown, so the agent never
 	// deletes it): the local controller must build the workspace with the chart's rights.

@@ -99,7 +99,7 @@ func setup(ctx context.Context, env *testbed.Env) error {
 	}); err != nil {
 		return err
 	}
-	console, err = testbed.StartConsole(ctx, testbed.ConsoleOptions{Hub: env.Hub})
+	console, err = testbed.StartConsole(ctx, testbed.ConsoleOptions{Hub: env.Hub, Args: []string{"--access-domain=" + accessDomain}})
 	return err
 }
 
