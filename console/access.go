@@ -146,7 +146,7 @@ func (s *Server) accessSignIn(w http.ResponseWriter, r *http.Request, req *reque
 // accessHost reports whether u is an absolute URL (https, or http with insecure cookies) whose
 // host is exactly one DNS label under the access domain.
 func (s *Server) accessHost(u *url.URL) bool {
-	if u.User != nil || u.Host == "" || (u.Scheme != "https" && !(s.opts.InsecureCookies && u.Scheme == "http")) {
+	if u.User != nil || u.Host == "" || (u.Scheme != "https" && (!s.opts.InsecureCookies || u.Scheme != "http")) {
 		return false
 	}
 	label, ok := strings.CutSuffix(strings.ToLower(u.Host), "."+strings.ToLower(s.opts.AccessDomain))

@@ -419,10 +419,12 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, nil
 	}
+	// The agent caches a SubjectAccessReview's denial for 30 s (controller-runtime's metrics
+	// filters), so the reader's first success may take that long after the 403 above.
 	waitScrape := func(token string, want int, what string) {
 		t.Helper()
 		var got int
-		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) {
 			code, err := scrape(token)
 			got = code
 			return err == nil && code == want, nil
