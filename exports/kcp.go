@@ -9,8 +9,12 @@ import (
 	"io/fs"
 	"path"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/atrium-dev/atrium/internal/policyvars"
 )
 
 // The hand-written kcp objects of the platform (not generated): workspace types, RBAC and
@@ -50,8 +54,44 @@ const (
 // ProviderObjects returns the workspace types, RBAC and admission policies of the provider
 // workspace. The policies admit the bound resources of every organization: since kcp v0.30 only
 // the export's workspace's policies apply to them.
+//
+// The policies' variables are written into their expressions (package policyvars: a policy
+// that declares variables can crash kcp v0.31.2).
 func ProviderObjects() ([]*unstructured.Unstructured, error) {
-	return kcpObjects("workspacetypes.yaml", "rbac-provider.yaml", "admission-provider.yaml")
+	objs, err := kcpObjects("workspacetypes.yaml", "rbac-provider.yaml", "admission-provider.yaml")
+	if err != nil {
+		return nil, err
+	}
+	for i, o := range objs {
+		if o.GetKind() != "ValidatingAdmissionPolicy" {
+			continue
+		}
+		if objs[i], err = inlineVariables(o); err != nil {
+			return nil, fmt.Errorf("policy %s: %w", o.GetName(), err)
+		}
+	}
+	return objs, nil
+}
+
+// inlineVariables returns the policy with its variables written into its expressions.
+func inlineVariables(o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, policy, true); err != nil {
+		return nil, err
+	}
+	if err := policyvars.Inline(&policy.Spec); err != nil {
+		return nil, err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(policy)
+	if err != nil {
+		return nil, err
+	}
+	out := &unstructured.Unstructured{Object: m}
+	out.SetAPIVersion(o.GetAPIVersion())
+	out.SetKind(o.GetKind())
+	unstructured.RemoveNestedField(out.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(out.Object, "status")
+	return out, nil
 }
 
 // OrgObjects returns the roles created in every organization workspace.

@@ -13,6 +13,7 @@ import (
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
+	"github.com/atrium-dev/atrium/internal/policyvars"
 )
 
 // AgentPolicy names the ValidatingAdmissionPolicy (and its binding) in root:atrium that keeps
@@ -107,6 +108,11 @@ func agentPolicyObjects() (*admissionregistrationv1.ValidatingAdmissionPolicy, *
 				},
 			},
 		},
+	}
+	// Written with variables for reading; installed without (package policyvars: a policy that
+	// declares variables can crash kcp v0.31.2).
+	if err := policyvars.Inline(&policy.Spec); err != nil {
+		panic("the agents' policy: " + err.Error())
 	}
 	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: AgentPolicy},
