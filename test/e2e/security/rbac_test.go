@@ -10,6 +10,7 @@ import (
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	"github.com/stretchr/testify/require"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -288,4 +289,71 @@ func TestAdmissionIsOutOfTenantsReach(t *testing.T) {
 	require.NoError(t, review(testbed.HubControllerUser), "the hub controller reviews access in an organization")
 	err := review(testbed.AgentUser("east"))
 	require.True(t, apierrors.IsForbidden(err), "an agent reviews access in an organization: want Forbidden, got %v", err)
+}
+
+// TestOrgAdminsCannotReachTheShard: an organization's admin administers the organization but
+// cannot configure what kcp runs inside the shard for everyone on it: admission policies and
+// webhook configurations (a policy with a paramKind or variables can crash kcp v0.31.2, a
+// webhook makes the shard call any URL), CRDs (conversion webhooks) and the LogicalCluster are
+// read-only, and RBAC's escalation check keeps the admin from granting themselves more. Granting
+// a member still works.
+func TestOrgAdminsCannotReachTheShard(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	org := bootstrap.OrgPath("acme")
+	alice := userClient(t, "alice", org)
+	for _, r := range []resource{
+		{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"}, "ValidatingAdmissionPolicy", false},
+		{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"}, "ValidatingAdmissionPolicyBinding", false},
+		{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingwebhookconfigurations"}, "MutatingWebhookConfiguration", false},
+		{schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingwebhookconfigurations"}, "ValidatingWebhookConfiguration", false},
+		{schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, "CustomResourceDefinition", false},
+		{schema.GroupVersionResource{Group: "core.kcp.io", Version: "v1alpha1", Resource: "logicalclusters"}, "LogicalCluster", false},
+	} {
+		for _, verb := range verbs {
+			err := try(ctx, alice, r, verb)
+			switch verb {
+			case "get", "list", "watch":
+				if apierrors.IsForbidden(err) {
+					t.Errorf("alice, acme's admin, %s %s in acme: want allowed (reading), got %v", verb, r.gvr.Resource, err)
+				}
+			default:
+				if !apierrors.IsForbidden(err) {
+					t.Errorf("alice, acme's admin, %s %s in acme: want Forbidden, got %v", verb, r.gvr.Resource, err)
+				}
+			}
+		}
+	}
+
+	cfg, err := env.Hub.UserConfig("alice", org)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe-admission-writer"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"*"}, Verbs: []string{"create"}}},
+	}
+	_, err = cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
+	if err == nil {
+		_ = cs.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+	}
+	require.True(t, apierrors.IsForbidden(err), "alice creates a role that writes admission policies: want Forbidden (escalation), got %v", err)
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe-cluster-admin"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "alice"}},
+	}, metav1.CreateOptions{})
+	if err == nil {
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, "probe-cluster-admin", metav1.DeleteOptions{})
+	}
+	require.True(t, apierrors.IsForbidden(err) || apierrors.IsNotFound(err), "alice binds herself to cluster-admin: want Forbidden, got %v", err)
+
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe-member-grant"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: exports.OrgMemberRole},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "probe-member"}},
+	}
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+	require.NoError(t, err, "alice, acme's admin, grants a member")
+	require.NoError(t, cs.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}))
 }
