@@ -3,6 +3,7 @@ package kcp
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
@@ -58,7 +59,26 @@ func EnsureWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluste
 	if opts.ShardSelector != nil {
 		ws.Spec.Location = &tenancyv1alpha1.WorkspaceLocation{Selector: opts.ShardSelector}
 	}
-	if err := c.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+	// A WorkspaceType created a moment ago (hub init creates the types, then the workspaces that
+	// use them) may not have reached the admission of the shard that takes the workspace yet: on a
+	// sharded hub it reads types from the cache server's replica, and answers "forbidden: ...
+	// workspacetypes.tenancy.kcp.io ... not found" until it has. Only that answer is retried.
+	var createErr error
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
+		createErr = c.Create(ctx, ws.DeepCopy())
+		switch {
+		case createErr == nil || apierrors.IsAlreadyExists(createErr):
+			createErr = nil
+			return true, nil
+		case TypeNotYetVisible(createErr):
+			return false, nil
+		}
+		return false, createErr
+	})
+	if createErr != nil {
+		return nil, logicalcluster.Path{}, fmt.Errorf("failed to create workspace %s in %s: %w", name, parent, createErr)
+	}
+	if err != nil {
 		return nil, logicalcluster.Path{}, fmt.Errorf("failed to create workspace %s in %s: %w", name, parent, err)
 	}
 	path := parent.Join(name)
@@ -79,4 +99,15 @@ func EnsureWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluste
 		return nil, path, fmt.Errorf("workspace %s did not become Ready (phase %s): %w", path, phase, err)
 	}
 	return last, path, nil
+}
+
+// TypeNotYetVisible reports whether err is kcp's refusal of a workspace whose WorkspaceType the
+// admitting shard cannot see (yet): a Forbidden or internal error naming a workspacetype that
+// is not found.
+func TypeNotYetVisible(err error) bool {
+	if !apierrors.IsForbidden(err) && !apierrors.IsInternalError(err) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "workspacetypes.tenancy.kcp.io") && strings.Contains(msg, "not found")
 }
