@@ -19,7 +19,9 @@
 //   - Services other than ClusterIP, or with externalIPs.
 //
 // The agent cannot install it (it would need the right to remove it, too): the chart's
-// templates/computepolicy.yaml (the same rules; keep the two in step) and the test bed
-// (test/testbed, from Objects) install it. At start the agent looks for it (Check) and warns
+// templates/computepolicy.yaml (generated from Objects by ChartTemplate: go test
+// ./agent/computepolicy -update) and the test bed (test/testbed, from Objects) install it. The
+// rules name their parts as variables in the source and are installed with them written out
+// (internal/policyvars: a policy that declares variables can crash a v1.35 API server). At start the agent looks for it (Check) and warns
 // when an operator left it out.
 package computepolicy

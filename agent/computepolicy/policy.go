@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/atrium-dev/atrium/internal/policyvars"
 )
 
 // PolicyName names the ValidatingAdmissionPolicy and its binding.
@@ -80,6 +82,11 @@ func Objects(opts Options) (*admissionregistrationv1.ValidatingAdmissionPolicy, 
 			Variables:   variables(opts),
 			Validations: validations(opts),
 		},
+	}
+	// Written with variables for reading; installed without (package policyvars: a policy that
+	// declares variables can crash a Kubernetes v1.35 API server while another is compiled).
+	if err := policyvars.Inline(&policy.Spec); err != nil {
+		return nil, nil, fmt.Errorf("computepolicy: %w", err)
 	}
 	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: PolicyName, Labels: map[string]string{"app.kubernetes.io/part-of": "atrium"}},

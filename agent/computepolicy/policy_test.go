@@ -1,6 +1,10 @@
 package computepolicy
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -8,7 +12,44 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/atrium-dev/atrium/deploy/charts"
+	"github.com/atrium-dev/atrium/internal/policyvars/celcheck"
 )
+
+var update = flag.Bool("update", false, "rewrite the agent chart's policy template from Objects")
+
+// TestChartTemplateIsGenerated: the chart's template is what ChartTemplate writes (go test
+// ./agent/computepolicy -update rewrites it), and the policy declares no variables and compiles.
+func TestChartTemplateIsGenerated(t *testing.T) {
+	want, err := ChartTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", ChartTemplatePath)
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is not what agent/computepolicy writes: run go test ./agent/computepolicy -update", ChartTemplatePath)
+	}
+	policy, _, err := Objects(Options{AgentUsername: "system:serviceaccount:atrium-system:atrium-agent", AllowedServiceAccounts: []string{"default", "ml-runner"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := celcheck.Policy(&policy.Spec); err != nil {
+		t.Error(err)
+	}
+	for _, v := range policy.Spec.Validations {
+		if strings.Contains(v.Expression+v.MessageExpression, "variables.") {
+			t.Errorf("a variable is left in %q", v.Expression)
+		}
+	}
+}
 
 func TestObjectsNeedTheAgent(t *testing.T) {
 	if _, _, err := Objects(Options{}); err == nil {
