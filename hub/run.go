@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
@@ -61,6 +63,11 @@ type Options struct {
 	TimeUnit time.Duration
 	// MetricsAddr serves Prometheus metrics; "0" disables. Defaults to "0".
 	MetricsAddr string
+	// MetricsAuthConfig, when set, serves the metrics over HTTPS (a self-signed certificate) and
+	// only to requests whose bearer token the cluster it reaches authenticates (TokenReview) and
+	// authorizes for GET /metrics (SubjectAccessReview): the cluster the hub runs in, where its
+	// scrapers live (kcp knows none of their tokens). Nil serves plain HTTP.
+	MetricsAuthConfig *rest.Config
 	// HealthAddr serves /healthz and /readyz; "0" disables. Defaults to "0".
 	HealthAddr string
 	// PprofAddr serves Go's net/http/pprof profiles under /debug/pprof/; "0" disables.
@@ -230,7 +237,7 @@ func Run(ctx context.Context, opts Options) error {
 		WebhookServer:                 webhooks,
 		Scheme:                        scheme,
 		Logger:                        logger,
-		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                       metricsOptions(opts),
 		HealthProbeBindAddress:        opts.HealthAddr,
 		PprofBindAddress:              opts.PprofAddr,
 		Controller:                    controllerOptions(scheme, opts.MaxConcurrentReconciles),
@@ -277,4 +284,23 @@ func Run(ctx context.Context, opts Options) error {
 	logger.Info("starting hub controller", "endpointSlice", opts.EndpointSlice, "heartbeatGrace", opts.HeartbeatGrace,
 		"deletionTimeout", opts.DeletionTimeout, "webhookAddr", opts.WebhookAddr, "leaderElection", opts.LeaderElection, "maxConcurrentReconciles", opts.MaxConcurrentReconciles)
 	return mgr.Start(ctx)
+}
+
+// metricsOptions serves the metrics as opts say: with MetricsAuthConfig, every scrape must carry
+// a bearer token that cluster accepts and authorizes for GET /metrics (controller-runtime's
+// filters, asked of that cluster rather than of kcp, the manager's).
+func metricsOptions(opts Options) metricsserver.Options {
+	o := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.MetricsAuthConfig != nil {
+		authConfig := rest.CopyConfig(opts.MetricsAuthConfig)
+		o.SecureServing = true
+		o.FilterProvider = func(_ *rest.Config, _ *http.Client) (metricsserver.Filter, error) {
+			httpClient, err := rest.HTTPClientFor(authConfig)
+			if err != nil {
+				return nil, fmt.Errorf("failed to create the HTTP client of the metrics authentication: %w", err)
+			}
+			return filters.WithAuthenticationAndAuthorization(authConfig, httpClient)
+		}
+	}
+	return o
 }

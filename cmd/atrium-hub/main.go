@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -28,6 +29,8 @@ func newCommand() *cobra.Command {
 	var (
 		opts          hub.Options
 		hubKubeconfig string
+		metricsSecure bool
+		metricsAuth   string
 		qps           float32
 		burst         int
 		zapOpts       = zap.Options{Development: false}
@@ -52,6 +55,11 @@ identity in the atrium:hub-controllers group.`,
 			}
 			cfg.QPS, cfg.Burst = qps, burst
 			opts.HubConfig = cfg
+			if metricsSecure {
+				if opts.MetricsAuthConfig, err = metricsAuthConfig(metricsAuth); err != nil {
+					return err
+				}
+			}
 			return hub.Run(ctrl.SetupSignalHandler(), opts)
 		},
 	}
@@ -65,6 +73,8 @@ identity in the atrium:hub-controllers group.`,
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "default", "namespace of the leader-election Lease in the provider workspace")
 	f.DurationVar(&opts.TimeUnit, "time-unit", time.Minute, "length of one minute of idle timeouts and lifetimes (testing and demos only, e.g. 1s)")
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
+	f.BoolVar(&metricsSecure, "metrics-secure", false, "serve metrics over HTTPS, only to bearer tokens the cluster the hub runs in authenticates and authorizes for GET /metrics (TokenReview, SubjectAccessReview)")
+	f.StringVar(&metricsAuth, "metrics-auth-kubeconfig", "", "kubeconfig of the cluster that authenticates and authorizes metrics scrapes with --metrics-secure (default: the cluster the pod runs in)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
 	f.StringVar(&opts.WebhookAddr, "webhook-bind-address", "0", "host:port of the admission webhooks kcp calls (creator, ownership), over TLS (0 disables; see `atrium hub init --webhook-url`)")
 	f.StringVar(&opts.WebhookCertDir, "webhook-cert-dir", "", "directory with tls.crt and tls.key of the webhook server (reloaded when they change)")
@@ -79,4 +89,21 @@ identity in the atrium:hub-controllers group.`,
 	zapOpts.BindFlags(goFlags)
 	f.AddGoFlagSet(goFlags)
 	return cmd
+}
+
+// metricsAuthConfig returns the config of the cluster that judges metrics scrapes: the file's,
+// or the cluster this pod runs in.
+func metricsAuthConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load --metrics-auth-kubeconfig %q: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-secure asks the cluster the hub runs in who scrapes the metrics, and this is not a pod of one (%w): pass --metrics-auth-kubeconfig", err)
+	}
+	return cfg, nil
 }

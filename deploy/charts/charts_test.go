@@ -2,6 +2,7 @@ package charts
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,6 +50,10 @@ var hubValueSets = map[string]map[string]any{
 		"metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}, "webhook": webhookTLS,
 	},
 	"no webhook": {"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "webhook": map[string]any{"enabled": false}},
+	"plain metrics": {
+		"hubKubeconfig": map[string]any{"existingSecret": "hub"}, "webhook": webhookTLS,
+		"metrics": map[string]any{"secure": false, "serviceMonitor": map[string]any{"enabled": true}},
+	},
 }
 
 var consoleValueSets = map[string]map[string]any{
@@ -274,8 +279,12 @@ func TestHubRender(t *testing.T) {
 				t.Fatal("no Deployment hub-atrium-hub")
 			}
 			checkHardened(t, dep)
-			if mount, _, _ := unstructured.NestedBool(dep.Object, "spec", "template", "spec", "automountServiceAccountToken"); mount {
-				t.Error("the hub controller needs no token of the cluster it runs on")
+			// With secure metrics (the default) the hub asks this cluster who scrapes them: a
+			// token, and the right to create token and access reviews, nothing else.
+			metrics, _ := values["metrics"].(map[string]any)
+			secure := metrics["secure"] != false
+			if mount, _, _ := unstructured.NestedBool(dep.Object, "spec", "template", "spec", "automountServiceAccountToken"); mount != secure {
+				t.Errorf("the pods mount a token of this cluster: %v, want %v (only to judge metrics scrapes)", mount, secure)
 			}
 			args := containerArgs(t, dep)
 			for _, a := range []string{"--hub-kubeconfig=/etc/atrium/hub/kubeconfig", "--leader-elect", "--leader-election-namespace=default"} {
@@ -283,10 +292,35 @@ func TestHubRender(t *testing.T) {
 					t.Errorf("args %v lack %s", args, a)
 				}
 			}
-			for _, kind := range []string{"ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding"} {
+			if slices.Contains(args, "--metrics-secure") != secure {
+				t.Errorf("args %v: --metrics-secure present %v, want %v", args, !secure, secure)
+			}
+			for _, kind := range []string{"Role", "RoleBinding"} {
 				if len(r.Kinds(kind)) != 0 {
 					t.Errorf("the hub chart needs no %s on its cluster", kind)
 				}
+			}
+			var rules []string
+			for _, role := range r.Kinds("ClusterRole") {
+				list, _, _ := unstructured.NestedSlice(role.Object, "rules")
+				for _, rule := range list {
+					rules = append(rules, fmt.Sprint(rule))
+				}
+			}
+			slices.Sort(rules)
+			want := []string{}
+			if secure {
+				want = []string{
+					"map[apiGroups:[authentication.k8s.io] resources:[tokenreviews] verbs:[create]]",
+					"map[apiGroups:[authorization.k8s.io] resources:[subjectaccessreviews] verbs:[create]]",
+					"map[nonResourceURLs:[/metrics] verbs:[get]]",
+				}
+			}
+			if !slices.Equal(rules, want) {
+				t.Errorf("the hub chart's ClusterRoles grant %v, want %v", rules, want)
+			}
+			if got := len(r.Kinds("ClusterRoleBinding")); got != map[bool]int{true: 1, false: 0}[secure] {
+				t.Errorf("%d ClusterRoleBindings, want one (metrics-auth) with secure metrics and none without", got)
 			}
 			webhook := values["webhook"].(map[string]any)["enabled"] != false
 			svc := r.Find("Service", "hub-atrium-hub-webhook")

@@ -334,7 +334,6 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	r := installAgent(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cluster := env.Cluster(clusterName)
 
 	// The hub kubeconfig exactly as the chart stores it.
 	secret := r.Find("Secret", deployment+"-hub-kubeconfig")
@@ -352,25 +351,7 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	}
 
 	// The ServiceAccount's token, as the kubelet would project it.
-	cs, err := kubernetes.NewForConfig(cluster.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("failed to request a token for the chart's ServiceAccount: %v", err)
-	}
-	localPath := filepath.Join(dir, "local.kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cluster.Config.Host, CertificateAuthorityData: cluster.Config.CAData}
-	kc.AuthInfos["agent"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "agent"}
-	kc.CurrentContext = "local"
-	if err := clientcmd.WriteToFile(*kc, localPath); err != nil {
-		t.Fatal(err)
-	}
+	localPath, token := serviceAccountKubeconfig(t, serviceAccount)
 
 	args := localizeArgs(t, deploymentArgs(t, r, deployment), hubPath)
 	args = append(args, "--kubeconfig="+localPath)
@@ -394,57 +375,7 @@ func TestAgentRunsWithChartIdentity(t *testing.T) {
 	// Metrics (metrics.secure, the chart's default): an unauthenticated scrape is refused, so is
 	// a token this cluster authenticates but does not authorize for GET /metrics (the agent's
 	// own), and a token bound to the chart's metrics-reader ClusterRole reads them.
-	metricsURL := ""
-	for _, a := range args {
-		if addr, ok := strings.CutPrefix(a, "--metrics-bind-address="); ok {
-			metricsURL = "https://" + addr + "/metrics"
-		}
-	}
-	if metricsURL == "" || !slices.Contains(args, "--metrics-secure") {
-		t.Fatalf("the chart's args %v do not serve secure metrics", args)
-	}
-	scraper := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the agent's certificate is self-signed; the token is what is checked
-	scrape := func(token string) (int, error) {
-		req, err := http.NewRequest(http.MethodGet, metricsURL, nil)
-		if err != nil {
-			return 0, err
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := scraper.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	// The agent caches a SubjectAccessReview's denial for 30 s (controller-runtime's metrics
-	// filters), so the reader's first success may take that long after the 403 above.
-	waitScrape := func(token string, want int, what string) {
-		t.Helper()
-		var got int
-		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) {
-			code, err := scrape(token)
-			got = code
-			return err == nil && code == want, nil
-		})
-		if err != nil {
-			t.Fatalf("%s: metrics answered %d, want %d (log %s)", what, got, want, logPath)
-		}
-	}
-	waitScrape("", http.StatusUnauthorized, "a scrape without a token")
-	waitScrape(tok.Status.Token, http.StatusForbidden, "a scrape with a token not allowed GET /metrics")
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "chart-test-metrics-reader"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "atrium-agent:" + namespace + ":" + deployment + ":metrics-reader"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: namespace}},
-	}
-	if err := localClient(t).Create(ctx, binding); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = localClient(t).Delete(context.Background(), binding) })
-	waitScrape(tok.Status.Token, http.StatusOK, "a scrape by a metrics reader")
+	checkSecureMetrics(t, args, token, serviceAccount, "atrium-agent:"+namespace+":"+deployment+":metrics-reader", logPath)
 
 	// A mirror the agent did not write itself (its hub cluster is unknown, so the agent never
 	// deletes it): the local controller must build the workspace with the chart's rights.
@@ -523,7 +454,23 @@ func TestHubChartRunsHubController(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runBinary(t, "atrium-hub", localizeArgs(t, deploymentArgs(t, r, "hub-atrium-hub"), hubPath))
+	// The chart's identity on the cluster it is installed in (this compute cluster stands in for
+	// it): its ServiceAccount and the RBAC that lets it judge metrics scrapes, nothing else.
+	c := localClient(t)
+	ensureNamespace(t, context.Background(), c, namespace)
+	for _, kind := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding"} {
+		for _, obj := range r.Kinds(kind) {
+			if err := apply(context.Background(), c, obj, false); err != nil {
+				t.Fatalf("failed to apply %s %s: %v", kind, obj.GetName(), err)
+			}
+			t.Cleanup(func() { _ = c.Delete(context.Background(), obj) })
+		}
+	}
+	const hubServiceAccount = "hub-atrium-hub"
+	authPath, token := serviceAccountKubeconfig(t, hubServiceAccount)
+	args := append(localizeArgs(t, deploymentArgs(t, r, "hub-atrium-hub"), hubPath), "--metrics-auth-kubeconfig="+authPath)
+	logPath := runBinary(t, "atrium-hub", args)
+	checkSecureMetrics(t, args, token, hubServiceAccount, "atrium-hub:"+namespace+":hub-atrium-hub:metrics-reader", logPath)
 
 	// It works, not only answers: it judges the ComputeClusters the agent test registered
 	// (only the hub controller writes their Ready condition).
@@ -546,6 +493,92 @@ func TestHubChartRunsHubController(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the hub controller did not judge the ComputeClusters: %v (%+v)", err, list.Items)
 	}
+}
+
+// checkSecureMetrics scrapes the metrics endpoint the args serve: refused without a token (401)
+// and with token, a ServiceAccount of the namespace this cluster authenticates but does not
+// authorize for GET /metrics (403); read (200) once readerRole is bound to it.
+func checkSecureMetrics(t *testing.T, args []string, token, serviceAccount, readerRole, logPath string) {
+	t.Helper()
+	ctx := context.Background()
+	metricsURL := ""
+	for _, a := range args {
+		if addr, ok := strings.CutPrefix(a, "--metrics-bind-address="); ok {
+			metricsURL = "https://" + addr + "/metrics"
+		}
+	}
+	if metricsURL == "" || !slices.Contains(args, "--metrics-secure") {
+		t.Fatalf("the chart's args %v do not serve secure metrics", args)
+	}
+	scraper := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the certificate is self-signed; the token is what is checked
+	scrape := func(token string) (int, error) {
+		req, err := http.NewRequest(http.MethodGet, metricsURL, nil)
+		if err != nil {
+			return 0, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := scraper.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// A SubjectAccessReview's denial is cached for 30 s (controller-runtime's metrics filters),
+	// so the reader's first success may take that long after the 403.
+	waitScrape := func(token string, want int, what string) {
+		t.Helper()
+		var got int
+		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) {
+			code, err := scrape(token)
+			got = code
+			return err == nil && code == want, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: metrics answered %d, want %d (log %s)", what, got, want, logPath)
+		}
+	}
+	waitScrape("", http.StatusUnauthorized, "a scrape without a token")
+	waitScrape(token, http.StatusForbidden, "a scrape with a token not allowed GET /metrics")
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "chart-test-reader-" + serviceAccount},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: readerRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: namespace}},
+	}
+	if err := localClient(t).Create(ctx, binding); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = localClient(t).Delete(context.Background(), binding) })
+	waitScrape(token, http.StatusOK, "a scrape by a metrics reader")
+}
+
+// serviceAccountKubeconfig writes a kubeconfig of this compute cluster with a token of the
+// ServiceAccount, as the kubelet would project it into the pod, and returns its path and the token.
+func serviceAccountKubeconfig(t *testing.T, serviceAccount string) (string, string) {
+	t.Helper()
+	cluster := env.Cluster(clusterName)
+	cs, err := kubernetes.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), serviceAccount, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(3600))},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("failed to request a token for the ServiceAccount %s: %v", serviceAccount, err)
+	}
+	path := filepath.Join(t.TempDir(), serviceAccount+".kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cluster.Config.Host, CertificateAuthorityData: cluster.Config.CAData}
+	kc.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "sa"}
+	kc.CurrentContext = "local"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path, tok.Status.Token
 }
 
 // localizeArgs rewrites a Deployment's arguments for a process on this machine: the hub

@@ -1,3 +1,8 @@
+{{/* Cluster-scoped RBAC names carry the namespace: releases in several namespaces must not collide. */}}
+{{- define "atrium-hub.clusterRoleName" -}}
+{{- printf "atrium-hub:%s:%s" .Release.Namespace (include "atrium-hub.fullname" .) }}
+{{- end }}
+
 {{/* Chart name, overridable. */}}
 {{- define "atrium-hub.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
