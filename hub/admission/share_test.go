@@ -122,7 +122,9 @@ func TestCreatorShares(t *testing.T) {
 		{name: "a workspace without a recorded owner: only admins", op: admissionv1.Create, user: "carol", workspaces: ownedBy(""), reviews: 1,
 			refused: `only the owner (none recorded) or an organization admin may share workspace nb`},
 		{name: "the workspace cannot be read: an admin is still recorded", op: admissionv1.Create, user: "alice", wantAdmin: "true", reviews: 1,
-			workspaces: workspacesFunc(func(logicalcluster.Name, string, string) (*workspacesv1alpha1.Workspace, error) { return nil, errors.New("forbidden") })},
+			workspaces: workspacesFunc(func(logicalcluster.Name, string, string) (*workspacesv1alpha1.Workspace, error) {
+				return nil, errors.New("forbidden")
+			})},
 		{name: "the review fails: refused", op: admissionv1.Create, user: "alice", workspaces: ownedBy("bob"), reviews: -1,
 			authz: authorizerFunc(func(logicalcluster.Name, authenticationv1.UserInfo, authorizationv1.ResourceAttributes) (bool, string, error) {
 				return false, "", errors.New("connection refused")
