@@ -29,7 +29,7 @@ func waitShare(t *testing.T, name string, status metav1.ConditionStatus, reason 
 		}
 		last = s
 		g := workspacesv1alpha1.FindCondition(s.Status.Conditions, workspacesv1alpha1.ShareConditionGranted)
-		return g != nil && g.Status == metav1.ConditionStatus(status) && g.Reason == string(reason) && g.ObservedGeneration == s.Generation, nil
+		return g != nil && g.Status == status && g.Reason == string(reason) && g.ObservedGeneration == s.Generation, nil
 	})
 	var conds []metav1.Condition
 	if last != nil {
