@@ -86,6 +86,18 @@ type shareView struct {
 	Name   string
 	Users  string
 	Groups string
+	// Granted is the share's Granted condition as the hub wrote it ("" until it has): whether
+	// it lets anyone in, and why not.
+	Granted, Reason, Message string
+}
+
+// shareViewOf shows a share with its Granted condition.
+func shareViewOf(sh *workspacesv1alpha1.WorkspaceShare) shareView {
+	v := shareView{Name: sh.Name, Users: strings.Join(sh.Spec.Users, ", "), Groups: strings.Join(sh.Spec.Groups, ", ")}
+	if g := workspacesv1alpha1.FindCondition(sh.Status.Conditions, workspacesv1alpha1.ShareConditionGranted); g != nil {
+		v.Granted, v.Reason, v.Message = string(g.Status), g.Reason, g.Message
+	}
+	return v
 }
 
 type field struct{ Name, Value string }
@@ -122,9 +134,9 @@ func (s *Server) renderWorkspace(w http.ResponseWriter, r *http.Request, req *re
 	view.CanShare = view.Row.Mine || req.org.Admin
 	shares := &workspacesv1alpha1.WorkspaceShareList{}
 	if err := c.List(r.Context(), shares, client.InNamespace(ns)); err == nil {
-		for _, sh := range shares.Items {
-			if sh.Spec.WorkspaceName == name {
-				view.Shares = append(view.Shares, shareView{Name: sh.Name, Users: strings.Join(sh.Spec.Users, ", "), Groups: strings.Join(sh.Spec.Groups, ", ")})
+		for i := range shares.Items {
+			if sh := &shares.Items[i]; sh.Spec.WorkspaceName == name {
+				view.Shares = append(view.Shares, shareViewOf(sh))
 			}
 		}
 	}

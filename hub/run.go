@@ -228,7 +228,11 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		if webhooks, err = admission.NewServer(admission.ServerOptions{BindAddress: opts.WebhookAddr, CertDir: opts.WebhookCertDir}, reviewer); err != nil {
+		workspaces, err := admission.NewClusterWorkspaces(opts.HubConfig)
+		if err != nil {
+			return err
+		}
+		if webhooks, err = admission.NewServer(admission.ServerOptions{BindAddress: opts.WebhookAddr, CertDir: opts.WebhookCertDir}, reviewer, workspaces); err != nil {
 			return err
 		}
 	}

@@ -27,6 +27,7 @@ const (
 	creatorOnCreate = "create.creator.workspaces.atrium.dev"
 	creatorOnUpdate = "update.creator.workspaces.atrium.dev"
 	ownership       = "ownership.workspaces.atrium.dev"
+	shareOwnership  = "ownership.workspaceshares.atrium.dev"
 )
 
 // CEL of the webhooks' matchConditions: they keep requests that need no answer from the hub
@@ -34,17 +35,31 @@ const (
 const (
 	notAtriumOrPlatform = `!request.userInfo.groups.exists(g, g == 'system:masters' || g == 'system:kcp:admin' || ` +
 		`g == 'atrium:hub-controllers' || g == 'atrium:agents')`
-	notAtrium      = `!request.userInfo.groups.exists(g, g == 'atrium:hub-controllers' || g == 'atrium:agents')`
-	creatorChanges = `(has(object.metadata.annotations) && 'atrium.dev/created-by' in object.metadata.annotations ? ` +
-		`object.metadata.annotations['atrium.dev/created-by'] : '') != ` +
-		`(has(oldObject.metadata.annotations) && 'atrium.dev/created-by' in oldObject.metadata.annotations ? ` +
-		`oldObject.metadata.annotations['atrium.dev/created-by'] : '')`
+	notAtrium = `!request.userInfo.groups.exists(g, g == 'atrium:hub-controllers' || g == 'atrium:agents')`
 	ownerOnly = `(has(oldObject.spec.ownershipType) && oldObject.spec.ownershipType == 'OwnerOnly') || ` +
 		`(has(oldObject.status) && has(oldObject.status.effective) && has(oldObject.status.effective.ownershipType) && ` +
 		`oldObject.status.effective.ownershipType == 'OwnerOnly')`
 	notTheOwner = `!(has(oldObject.metadata.annotations) && 'atrium.dev/created-by' in oldObject.metadata.annotations && ` +
 		`oldObject.metadata.annotations['atrium.dev/created-by'] == request.userInfo.username)`
+	// A share's users or groups change, by someone other than its creator, or by a creator
+	// who made it as an admin (they must still be one).
+	shareSpecChanges   = `object.spec != oldObject.spec`
+	notTheShareCreator = notTheOwner + ` || (has(oldObject.metadata.annotations) && 'atrium.dev/created-by-admin' in oldObject.metadata.annotations)`
 )
+
+// creatorChanges: an update adds, changes or removes one of the annotations the creator
+// webhook records.
+var creatorChanges = annotationChanges(workspacesv1alpha1.AnnotationCreatedBy) + ` || ` +
+	annotationChanges(workspacesv1alpha1.AnnotationCreatedByAdmin)
+
+// annotationChanges is the CEL that is true when an update changes annotation key (an absent
+// one reads as empty).
+func annotationChanges(key string) string {
+	value := func(obj string) string {
+		return fmt.Sprintf(`(has(%[1]s.metadata.annotations) && '%[2]s' in %[1]s.metadata.annotations ? %[1]s.metadata.annotations['%[2]s'] : '')`, obj, key)
+	}
+	return value("object") + " != " + value("oldObject")
+}
 
 // ValidateURL checks the base URL kcp calls the hub's webhooks at.
 func ValidateURL(base string) error {
@@ -139,6 +154,23 @@ func Configurations(base string, caBundle []byte) (*admissionregistrationv1.Muta
 				{Name: "owner-only", Expression: ownerOnly},
 				{Name: "not-atrium-or-platform", Expression: notAtriumOrPlatform},
 				{Name: "not-the-owner", Expression: notTheOwner},
+			},
+		}, {
+			// Only changes of whom a share lets in by someone other than its creator (or by a
+			// creator who made it as an admin): the owner of its workspace or an organization
+			// admin may. No answer refuses them (fail closed); the creator's own changes and
+			// Atrium's never reach the webhook.
+			Name:                    shareOwnership,
+			ClientConfig:            client(OwnershipPath),
+			Rules:                   rule(admissionregistrationv1.Update, "workspaceshares"),
+			FailurePolicy:           ptr.To(admissionregistrationv1.Fail),
+			SideEffects:             sideEffects,
+			AdmissionReviewVersions: []string{"v1"},
+			TimeoutSeconds:          ptr.To[int32](10),
+			MatchConditions: []admissionregistrationv1.MatchCondition{
+				{Name: "spec-changes", Expression: shareSpecChanges},
+				{Name: "not-atrium-or-platform", Expression: notAtriumOrPlatform},
+				{Name: "not-the-creator", Expression: notTheShareCreator},
 			},
 		}},
 	}

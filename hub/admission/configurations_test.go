@@ -67,6 +67,34 @@ func TestMatchConditions(t *testing.T) {
 		assert.False(t, eval(t, notAtrium, nil, nil, req("atrium-hub", "atrium:hub-controllers")))
 		assert.False(t, eval(t, notAtrium, nil, nil, req("atrium-agent-east", "atrium:agents")))
 	})
+	t.Run("creator update: changes of the admin verdict too", func(t *testing.T) {
+		withAdmin := func(value string) map[string]any {
+			obj := ws("bob", "", "")
+			if value != "" {
+				obj["metadata"].(map[string]any)["annotations"].(map[string]any)["atrium.dev/created-by-admin"] = value
+			}
+			return obj
+		}
+		assert.False(t, eval(t, creatorChanges, withAdmin("true"), withAdmin("true"), req("bob")))
+		assert.True(t, eval(t, creatorChanges, withAdmin(""), withAdmin("true"), req("bob")), "dropped")
+		assert.True(t, eval(t, creatorChanges, withAdmin("false"), withAdmin("true"), req("bob")), "changed")
+		assert.True(t, eval(t, creatorChanges, withAdmin("true"), withAdmin(""), req("bob")), "claimed")
+	})
+	t.Run("share ownership: whom it lets in changes, not by its creator unless made as an admin", func(t *testing.T) {
+		share := func(creator string, byAdmin bool, users ...any) map[string]any {
+			obj := ws(creator, "", "")
+			obj["spec"] = map[string]any{"workspaceName": "nb", "users": users}
+			if byAdmin {
+				obj["metadata"].(map[string]any)["annotations"].(map[string]any)["atrium.dev/created-by-admin"] = "true"
+			}
+			return obj
+		}
+		assert.False(t, eval(t, shareSpecChanges, share("bob", false, "dave"), share("bob", false, "dave"), req("carol")))
+		assert.True(t, eval(t, shareSpecChanges, share("bob", false, "dave", "carol"), share("bob", false, "dave"), req("carol")))
+		assert.True(t, eval(t, notTheShareCreator, nil, share("bob", false), req("carol")))
+		assert.False(t, eval(t, notTheShareCreator, nil, share("bob", false), req("bob")))
+		assert.True(t, eval(t, notTheShareCreator, nil, share("alice", true), req("alice")), "made as an admin: still one?")
+	})
 	t.Run("ownership: OwnerOnly, not the owner, not Atrium or the platform", func(t *testing.T) {
 		assert.True(t, eval(t, ownerOnly, nil, ws("bob", "OwnerOnly", ""), req("carol")))
 		assert.True(t, eval(t, ownerOnly, nil, ws("bob", "", "OwnerOnly"), req("carol")), "from the template")
@@ -99,9 +127,15 @@ func TestConfigurations(t *testing.T) {
 	assert.Equal(t, []string{"workspaces", "workspaceshares"}, create.Rules[0].Resources)
 	assert.Equal(t, admissionregistrationv1.Ignore, *update.FailurePolicy, "updates fall back on the policy")
 	assert.Len(t, update.MatchConditions, 2)
-	require.Len(t, v.Webhooks, 1)
+	require.Len(t, v.Webhooks, 2)
 	assert.Equal(t, "https://hub.example.com:9443/validate-ownership", *v.Webhooks[0].ClientConfig.URL)
 	assert.Equal(t, admissionregistrationv1.Fail, *v.Webhooks[0].FailurePolicy)
 	assert.Equal(t, []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete}, v.Webhooks[0].Rules[0].Operations)
 	assert.Len(t, v.Webhooks[0].MatchConditions, 3)
+	shares := v.Webhooks[1]
+	assert.Equal(t, "https://hub.example.com:9443/validate-ownership", *shares.ClientConfig.URL)
+	assert.Equal(t, admissionregistrationv1.Fail, *shares.FailurePolicy, "a change nobody confirmed is refused")
+	assert.Equal(t, []string{"workspaceshares"}, shares.Rules[0].Resources)
+	assert.Equal(t, []admissionregistrationv1.OperationType{admissionregistrationv1.Update}, shares.Rules[0].Operations)
+	assert.Len(t, shares.MatchConditions, 3)
 }

@@ -106,7 +106,7 @@ func TestCreator(t *testing.T) {
 			if tc.op == admissionv1.Update {
 				old = object(t, tc.kind, tc.old)
 			}
-			resp := (&Creator{}).Handle(context.Background(), request(tc.op, tc.kind, tc.user, tc.groups, obj, old))
+			resp := (&Creator{Authorizer: &admins{}, Workspaces: noWorkspaces}).Handle(context.Background(), request(tc.op, tc.kind, tc.user, tc.groups, obj, old))
 			if tc.refused != "" {
 				require.False(t, resp.Allowed, "want refused")
 				assert.Equal(t, int32(http.StatusForbidden), resp.Result.Code)

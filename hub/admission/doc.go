@@ -19,11 +19,22 @@
 //     annotation changes, and is Ignore: the ValidatingAdmissionPolicy atrium-workspace-owner in
 //     root:atrium refuses any change while the webhook cannot answer, and Atrium's own
 //     controllers never wait for it.
+//     On the create of a WorkspaceShare it also judges who may share: it reads the workspace
+//     the share names and, when the creator is not its owner, asks whether they may "override"
+//     it (a SubjectAccessReview of the request's full identity, groups included: the hub knows
+//     only usernames later). An organization admin's share gets atrium.dev/created-by-admin
+//     "true", recorded and protected like the creator; anyone else's share of an existing
+//     workspace is refused with who may share it. A share of a workspace that does not exist
+//     is admitted: the hub counts it only if its creator turns out to be the owner, and its
+//     Granted condition says why not (hub/sharing.Judge, hub/orglimits).
 //   - ownership (validating, /validate-ownership): an OwnerOnly workspace may be changed or
 //     deleted only by its owner or by whoever may "override" workspaces in the organization, as
 //     a SubjectAccessReview in the organization's logical cluster says (atrium:org-admin holds
 //     every verb), so an admin bound by hand counts at once. kcp v0.31's policy authorizer
-//     denies every check, so this cannot be a ValidatingAdmissionPolicy.
+//     denies every check, so this cannot be a ValidatingAdmissionPolicy. Likewise whom a
+//     WorkspaceShare lets in may be changed only by its creator (unless they made it as an
+//     admin), the workspace's owner or an admin: the hub counts a share by its creator, so a
+//     member must not widen the owner's.
 //
 // Both configurations use matchConditions so that requests of Atrium's own identities (the hub
 // controller, the agents) and of the owner never reach the webhooks: they keep working while

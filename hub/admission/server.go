@@ -19,13 +19,14 @@ type ServerOptions struct {
 }
 
 // NewServer returns the webhook server (not yet started: the manager runs it, on every
-// replica, leader or not) with the creator and ownership webhooks registered.
-func NewServer(opts ServerOptions, authorizer Authorizer) (webhook.Server, error) {
+// replica, leader or not) with the creator and ownership webhooks registered; authorizer and
+// workspaces reach the organizations' logical clusters.
+func NewServer(opts ServerOptions, authorizer Authorizer, workspaces WorkspaceReader) (webhook.Server, error) {
 	if opts.CertDir == "" {
 		return nil, errors.New("the webhook server needs a certificate directory (tls.crt, tls.key)")
 	}
-	if authorizer == nil {
-		return nil, errors.New("the webhook server needs an authorizer")
+	if authorizer == nil || workspaces == nil {
+		return nil, errors.New("the webhook server needs an authorizer and a workspace reader")
 	}
 	host, portText, err := net.SplitHostPort(opts.BindAddress)
 	if err != nil {
@@ -36,7 +37,7 @@ func NewServer(opts ServerOptions, authorizer Authorizer) (webhook.Server, error
 		return nil, fmt.Errorf("invalid webhook bind address %q: the port must be 1-65535", opts.BindAddress)
 	}
 	srv := webhook.NewServer(webhook.Options{Host: host, Port: port, CertDir: opts.CertDir})
-	srv.Register(CreatorPath, &webhook.Admission{Handler: &Creator{}})
-	srv.Register(OwnershipPath, &webhook.Admission{Handler: &Ownership{Authorizer: authorizer}})
+	srv.Register(CreatorPath, &webhook.Admission{Handler: &Creator{Authorizer: authorizer, Workspaces: workspaces}})
+	srv.Register(OwnershipPath, &webhook.Admission{Handler: &Ownership{Authorizer: authorizer, Workspaces: workspaces}})
 	return srv, nil
 }

@@ -25,4 +25,10 @@
 // placed, so nothing of them reaches a compute cluster. Shares beyond the limit are answered
 // here, by the share controller of this package (field manager atrium-hub-orglimits), with
 // Accepted=False; hub/sharing counts only accepted shares.
+//
+// The share controller is the one writer of a WorkspaceShare's status. Besides Accepted it
+// writes Granted, in the same patch: whether the share lets anyone in, and why not
+// (WorkspaceNotFound, OwnerUnknown, CreatorNotOwner, NotAccepted, NotOwnerOnly,
+// TooManyPrincipals). The verdict is hub/sharing.Judge, the function status.access of the
+// workspace is computed with, so the condition and the access list say the same.
 package orglimits

@@ -295,9 +295,9 @@ const (
 	ReasonDetectionHostNotAllowed ConditionReason = "DetectionHostNotAllowed"
 )
 
-// Accepted: a WorkspaceShare counts, within its organization's quota of
-// shares. Written by the hub (field manager atrium-hub-orglimits) on
-// WorkspaceShares. A share with Accepted=False grants nobody access.
+// Accepted: a WorkspaceShare holds one of its organization's quota of shares.
+// Written by the hub (field manager atrium-hub-orglimits) on WorkspaceShares. A
+// share with Accepted=False grants nobody access (Granted=False, NotAccepted).
 const (
 	// ShareConditionAccepted is True while the share is within the
 	// organization's maxWorkspaceShares.
@@ -308,6 +308,51 @@ const (
 	ReasonWithinOrganizationLimit ConditionReason = "WithinOrganizationLimit"
 	// ReasonOrganizationLimitReached (declared with Valid) is the False reason.
 )
+
+// Granted: a WorkspaceShare lets the users and groups it names into its
+// workspace, that is, they are in the workspace's status.access. Written by the
+// hub on WorkspaceShares, by the same writer as Accepted (field manager
+// atrium-hub-orglimits), from the verdict the hub's sharing controller applies to
+// status.access (hub/sharing.Judge), so the two agree. The message names the
+// workspace's owner. False reasons, in the order they are checked:
+// WorkspaceNotFound, OwnerUnknown (declared with UserLimit), CreatorNotOwner,
+// NotAccepted, NotOwnerOnly, TooManyPrincipals.
+const (
+	// ShareConditionGranted is True while the share's users and groups may
+	// connect to its workspace.
+	ShareConditionGranted ConditionType = "Granted"
+
+	// ReasonGranted: the share counts; its users and groups are in the
+	// workspace's status.access.
+	ReasonGranted ConditionReason = "Granted"
+	// ReasonWorkspaceNotFound: spec.workspaceName names no workspace in the
+	// share's namespace (yet). The share is judged again when it appears.
+	ReasonWorkspaceNotFound ConditionReason = "WorkspaceNotFound"
+	// ReasonCreatorNotOwner: the share's recorded creator (atrium.dev/created-by)
+	// is not the workspace's owner, and no organization admin created it
+	// (atrium.dev/created-by-admin): only the owner or an organization admin
+	// shares a workspace.
+	ReasonCreatorNotOwner ConditionReason = "CreatorNotOwner"
+	// ReasonNotAccepted: the share is over the organization's quota of shares
+	// (its Accepted condition is not True).
+	ReasonNotAccepted ConditionReason = "NotAccepted"
+	// ReasonNotOwnerOnly: the workspace's accessType is Public, so every member
+	// may connect and the share changes nothing; it counts again when the
+	// workspace becomes OwnerOnly.
+	ReasonNotOwnerOnly ConditionReason = "NotOwnerOnly"
+	// ReasonTooManyPrincipals: the workspace's earlier granted shares already let
+	// in MaxSharedPrincipals distinct users and groups, and this share would add
+	// more.
+	ReasonTooManyPrincipals ConditionReason = "TooManyPrincipals"
+)
+
+// MaxSharedPrincipals caps the distinct users and groups (together, the owner not
+// counted) that the granted WorkspaceShares of one workspace let in. Every grant
+// travels to the compute cluster in the workspace's mirror and into its access
+// resources, and the console checks it on every request: the cap keeps those small.
+// Shares are granted oldest first; one that would pass the cap is Granted=False
+// (TooManyPrincipals) as a whole, and counts once older shares are deleted.
+const MaxSharedPrincipals = 512
 
 // SetCondition sets a condition in conds, stamping observedGeneration, and
 // reports whether anything changed. The transition time only moves when the

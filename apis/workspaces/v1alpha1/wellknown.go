@@ -28,6 +28,17 @@ const (
 	// status.owner, and counts a share only when its creator is the workspace's owner.
 	AnnotationCreatedBy = "atrium.dev/created-by"
 
+	// AnnotationCreatedByAdmin is "true" on a WorkspaceShare created by an organization admin
+	// who is not the owner of the workspace it names: whoever may "override" that workspace in
+	// the organization, as a SubjectAccessReview with the creating request's full identity
+	// (groups included) said at creation. The hub's creator webhook writes it and refuses it
+	// from anyone else; like AnnotationCreatedBy it is never added, changed or removed
+	// afterwards (the policy atrium-workspace-owner refuses that even without the webhook).
+	// The hub counts a share when its creator is the workspace's owner or it carries this
+	// annotation. The verdict is the admin's act at creation, like a RoleBinding they create:
+	// it stays when the admin later loses the role (delete the share to revoke it).
+	AnnotationCreatedByAdmin = "atrium.dev/created-by-admin"
+
 	// LabelDefaultTemplate marks an organization's default WorkspaceTemplate (value "true"):
 	// the template of every workspace that names none. `atrium org create` creates one;
 	// organization admins move the label to choose another (labels are not part of the

@@ -67,12 +67,16 @@ type WorkspaceShareStatus struct {
 }
 
 // WorkspaceShare grants users or groups access to a workspace whose accessType
-// is OwnerOnly. It grants connecting, not modifying.
+// is OwnerOnly. It grants connecting, not modifying. Only the workspace's owner or
+// an organization admin shares it: the hub counts a share when its recorded
+// creator is one of them, and its Granted condition says why when it does not.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName={awshare},categories={atrium}
 // +kubebuilder:printcolumn:name="Workspace",type=string,JSONPath=`.spec.workspaceName`
+// +kubebuilder:printcolumn:name="Granted",type=string,JSONPath=`.status.conditions[?(@.type=="Granted")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Granted")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type WorkspaceShare struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ const (
 	// member2 is a second member, a colleague of member.
 	member2 = "carol"
 	cluster = "east"
+	// opsUser belongs to no organization until a test binds their group opsGroup by hand.
+	opsUser  = "frank"
+	opsGroup = "acme-ops"
 )
 
 var (
@@ -63,6 +67,7 @@ func TestMain(m *testing.M) {
 	defer ide.Close()
 	os.Exit(testbed.RunMain(m, testbed.EnvOptions{
 		Hub:            true,
+		HubOptions:     testbed.HubOptions{Users: append(slices.Clone(testbed.DefaultHubUsers), testbed.User{Name: opsUser, Groups: []string{opsGroup}})},
 		Clusters:       []string{cluster},
 		ClusterOptions: func(string) testbed.ComputeClusterOptions { return testbed.ComputeClusterOptions{Nodes: 2} },
 		AfterStart:     setup,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,7 +18,8 @@ import (
 
 // TestOwnerOnlyAccessReachesTheCluster: the owner and the WorkspaceShare grants of an
 // OwnerOnly workspace reach the access resource rendered on the compute cluster, and follow
-// the shares; a share a colleague made (its creator recorded by the hub) grants nothing.
+// the shares; a colleague's share of it is refused at the API (TestSharesByOwnerOrAdmin has
+// the rest).
 func TestOwnerOnlyAccessReachesTheCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -33,8 +35,9 @@ func TestOwnerOnlyAccessReachesTheCluster(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "private-sneaky", Namespace: "default"},
 		Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: "private", Users: []string{"dave"}, Groups: []string{"bobs-friends"}},
 	}
-	require.NoError(t, userClient(t, member).Create(ctx, sneaky), "bob may create shares (RBAC)")
-	cleanup(t, sneaky)
+	err := userClient(t, member).Create(ctx, sneaky)
+	require.True(t, apierrors.IsForbidden(err), "bob sharing alice's workspace: want Forbidden, got %v", err)
+	require.ErrorContains(t, err, `only the owner "alice" or an organization admin may share workspace private`)
 
 	got := waitHub(t, "private", 2*time.Minute, "available with the shared allow-list", func(ws *workspacesv1alpha1.Workspace) bool {
 		return available(ws) && ws.Status.Access != nil && slices.Equal(ws.Status.Access.AllowedUsers, []string{admin, member, "carol"})

@@ -152,6 +152,12 @@ func TestCreatorCannotBeForgedOrChanged(t *testing.T) {
 	desk.Spec.OwnershipType = workspacesv1alpha1.OwnershipTypeOwnerOnly
 	require.NoError(t, carol.Create(ctx, desk))
 	deleteAfter(t, "acme", desk)
+	ownShare := &workspacesv1alpha1.WorkspaceShare{
+		ObjectMeta: metav1.ObjectMeta{Name: "carols-own-share", Namespace: "default"},
+		Spec:       workspacesv1alpha1.WorkspaceShareSpec{WorkspaceName: "carols-own", Users: []string{"dave"}},
+	}
+	require.NoError(t, carol.Create(ctx, ownShare))
+	deleteAfter(t, "acme", ownShare)
 
 	// The webhooks down: creates fail closed, kcp's policy refuses a change of the creator, and
 	// so does the ownership webhook's absence for anyone but the owner of an OwnerOnly
@@ -171,6 +177,11 @@ func TestCreatorCannotBeForgedOrChanged(t *testing.T) {
 	require.True(t, apierrors.IsForbidden(err), "a change while the webhook is down: want Forbidden, got %v", err)
 	require.ErrorContains(t, err, `ValidatingAdmissionPolicy 'atrium-workspace-owner'`)
 	require.ErrorContains(t, err, `cannot be added, changed or removed after creation (it is "carol")`)
+	// The same for the record that an organization admin made a share.
+	err = carol.Patch(ctx, ownShare.DeepCopy(), mergePatch(fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, workspacesv1alpha1.AnnotationCreatedByAdmin)))
+	require.True(t, apierrors.IsForbidden(err), "claiming an admin's share while the webhook is down: want Forbidden, got %v", err)
+	require.ErrorContains(t, err, `ValidatingAdmissionPolicy 'atrium-workspace-owner'`)
+	require.ErrorContains(t, err, `metadata.annotations["atrium.dev/created-by-admin"] records that an organization admin created the workspace share and cannot be added, changed or removed after creation (this workspace share has none)`)
 	require.NoError(t, carol.Patch(ctx, ref("carols-own"), mergePatch(`{"spec":{"displayName":"edited while the hub was down"}}`)))
 	require.NoError(t, carol.Patch(ctx, ref("carols-private"), mergePatch(`{"spec":{"displayName":"the owner's edit while the hub was down"}}`)))
 	err = userClient(t, "alice", "acme").Patch(ctx, ref("carols-private"), mergePatch(`{"spec":{"displayName":"alice's"}}`))
