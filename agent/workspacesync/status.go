@@ -62,7 +62,7 @@ func hubStatus(lw *computev1alpha1.LocalWorkspace, ws *workspacesv1alpha1.Worksp
 	st.AccessURL = lw.Status.AccessURL
 	st.ApplicationBasePath = lw.Status.ApplicationBasePath
 	st.AccessResourceSelector = lw.Status.AccessResourceSelector
-	st.AccessResources = lw.Status.AccessResources
+	st.AccessResources = append([]workspacesv1alpha1.AccessResourceStatus(nil), lw.Status.AccessResources...)
 	st.LastActivity = lw.Status.LastActivity.DeepCopy()
 	if st.Placement != nil {
 		st.Placement.LocalNamespace = lw.Namespace
