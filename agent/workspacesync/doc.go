@@ -35,12 +35,16 @@
 //
 // # Conflicts and the cache
 //
-// The hot path reads only caches. The agent's own writes come in quick succession (the
+// The hot path reads only caches. The finalizer is added and removed with a JSON patch that
+// tests the finalizer list, not the object's version, so the hub controller's status writes
+// in between (validity, placement, reachability) do not make it conflict, while another
+// writer's finalizers are never undone. The agent's own writes come in quick succession (the
 // finalizer, then each status change) while the hub's watch events reach the cache later on a
 // busy hub: the controller remembers the object each write returned and starts from it while
-// the cache still shows the version it wrote over, so it does not conflict with itself. A write
-// that meets someone else's newer version (the hub controller's) is not retried at once: the
-// workspace is requeued after a jittered, growing delay, by when the cache holds that version.
+// the cache still shows a version that write superseded, so it does not conflict with itself.
+// A write that meets someone else's newer version (the hub controller's status, another
+// finalizer) is not retried at once: the workspace is requeued after a jittered, growing
+// delay, by when the cache holds that version.
 //
 // # Deletion, moves and leftovers
 //

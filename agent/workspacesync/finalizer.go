@@ -18,9 +18,7 @@ func (r *Reconciler) ensureFinalizer(ctx context.Context, s *scope) error {
 	if controllerutil.ContainsFinalizer(s.ws, finalizer) {
 		return nil
 	}
-	if err := r.patchHub(ctx, s, WriteFinalizer, func(ws *workspacesv1alpha1.Workspace) {
-		controllerutil.AddFinalizer(ws, finalizer)
-	}); err != nil {
+	if err := r.patchFinalizers(ctx, s, finalizer, true); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to add finalizer: %w", err))
 	}
 	log.FromContext(ctx).V(2).Info("added finalizer")
@@ -33,9 +31,7 @@ func (r *Reconciler) releaseFinalizer(ctx context.Context, s *scope) error {
 	if !controllerutil.ContainsFinalizer(s.ws, finalizer) {
 		return nil
 	}
-	if err := r.patchHub(ctx, s, WriteFinalizer, func(ws *workspacesv1alpha1.Workspace) {
-		controllerutil.RemoveFinalizer(ws, finalizer)
-	}); err != nil {
+	if err := r.patchFinalizers(ctx, s, finalizer, false); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove finalizer: %w", err))
 	}
 	log.FromContext(ctx).Info("local cleanup done; removed finalizer")

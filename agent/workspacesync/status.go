@@ -36,7 +36,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 	if !ok || equality.Semantic.DeepEqual(desired, s.ws.Status) {
 		return nil
 	}
-	if err := r.patchHub(ctx, s, WriteStatus, func(ws *workspacesv1alpha1.Workspace) { ws.Status = desired }); err != nil {
+	if err := r.patchStatus(ctx, s, desired); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to patch hub status: %w", err))
 	}
 	r.OnStatusWrite(time.Since(lastLocalChange(lw)))

@@ -359,10 +359,12 @@ func hubWrites(after, before metrics, n int) HubWrites {
 	const name = "atrium_agent_hub_writes_total"
 	d := func(labels string) float64 { return after.sum(name, labels) - before.sum(name, labels) }
 	w := HubWrites{
-		Finalizer: d(`result="written",write="finalizer"`),
-		Status:    d(`result="written",write="status"`),
-		Conflicts: d(`result="conflict"`),
-		Errors:    d(`result="error"`),
+		Finalizer:          d(`result="written",write="finalizer"`),
+		Status:             d(`result="written",write="status"`),
+		Conflicts:          d(`result="conflict"`),
+		FinalizerConflicts: d(`result="conflict",write="finalizer"`),
+		StatusConflicts:    d(`result="conflict",write="status"`),
+		Errors:             d(`result="error"`),
 	}
 	if n > 0 {
 		w.PerWorkspace = (w.Finalizer + w.Status) / float64(n)

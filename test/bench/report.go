@@ -138,16 +138,17 @@ func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) 
 	if len(r.AgentHubWrites) > 0 {
 		p("Agent writes to hub Workspaces during the burst (`atrium_agent_hub_writes_total`; per workspace of the whole burst):")
 		p("")
-		p("| Process | finalizer | status | per workspace | conflicts | conflicts per workspace | errors |")
+		p("| Process | finalizer | status | per workspace | conflicts (finalizer, status) | conflicts per workspace | errors |")
 		p("|---|---|---|---|---|---|---|")
 		var total HubWrites
 		for _, name := range sortedKeys(r.AgentHubWrites) {
 			w := r.AgentHubWrites[name]
-			p("| %s | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f |", name, w.Finalizer, w.Status, w.PerWorkspace, w.Conflicts, w.ConflictsPerWorkspace, w.Errors)
+			p("| %s | %.0f | %.0f | %.2f | %.0f (%.0f, %.0f) | %.2f | %.0f |", name, w.Finalizer, w.Status, w.PerWorkspace, w.Conflicts, w.FinalizerConflicts, w.StatusConflicts, w.ConflictsPerWorkspace, w.Errors)
 			total.Finalizer, total.Status, total.Conflicts, total.Errors = total.Finalizer+w.Finalizer, total.Status+w.Status, total.Conflicts+w.Conflicts, total.Errors+w.Errors
+			total.FinalizerConflicts, total.StatusConflicts = total.FinalizerConflicts+w.FinalizerConflicts, total.StatusConflicts+w.StatusConflicts
 			total.PerWorkspace, total.ConflictsPerWorkspace = total.PerWorkspace+w.PerWorkspace, total.ConflictsPerWorkspace+w.ConflictsPerWorkspace
 		}
-		p("| all agents | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f |", total.Finalizer, total.Status, total.PerWorkspace, total.Conflicts, total.ConflictsPerWorkspace, total.Errors)
+		p("| all agents | %.0f | %.0f | %.2f | %.0f (%.0f, %.0f) | %.2f | %.0f |", total.Finalizer, total.Status, total.PerWorkspace, total.Conflicts, total.FinalizerConflicts, total.StatusConflicts, total.ConflictsPerWorkspace, total.Errors)
 		p("")
 	}
 	if c := r.BurstCPU; c.Capacity > 0 {

@@ -101,9 +101,12 @@ type HubWrites struct {
 	// Finalizer and Status are the writes made (finalizer added or removed, status patched).
 	Finalizer float64 `json:"finalizer"`
 	Status    float64 `json:"status"`
-	// Conflicts are writes that met a newer version (and were requeued); Errors, other failures.
-	Conflicts float64 `json:"conflicts"`
-	Errors    float64 `json:"errors"`
+	// Conflicts are writes that met a newer version (and were requeued), in all and of each
+	// kind; Errors, other failures.
+	Conflicts          float64 `json:"conflicts"`
+	FinalizerConflicts float64 `json:"finalizerConflicts"`
+	StatusConflicts    float64 `json:"statusConflicts"`
+	Errors             float64 `json:"errors"`
 	// PerWorkspace is (Finalizer + Status) / N; ConflictsPerWorkspace is Conflicts / N.
 	PerWorkspace          float64 `json:"perWorkspace"`
 	ConflictsPerWorkspace float64 `json:"conflictsPerWorkspace"`
