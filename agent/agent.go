@@ -34,11 +34,9 @@ import (
 	"github.com/atrium-dev/atrium/agent/computepolicy"
 	"github.com/atrium-dev/atrium/agent/confine"
 	"github.com/atrium-dev/atrium/agent/heartbeat"
-	"github.com/atrium-dev/atrium/agent/hubpatch"
 	"github.com/atrium-dev/atrium/agent/materialize"
 	"github.com/atrium-dev/atrium/agent/mirror"
-	"github.com/atrium-dev/atrium/agent/syncdown"
-	"github.com/atrium-dev/atrium/agent/syncup"
+	"github.com/atrium-dev/atrium/agent/workspacesync"
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
@@ -86,8 +84,8 @@ type Options struct {
 	// Profiles expose internals and cost CPU while taken: bind it to loopback or a private
 	// network. Defaults to "0".
 	PprofAddr string
-	// MaxConcurrentReconciles is how many workspaces each of the agent's controllers (sync
-	// down, materialize, sync up) works on at once. Their work is mostly waiting for the API
+	// MaxConcurrentReconciles is how many workspaces each of the agent's controllers (the
+	// workspace syncer, the materializer) works on at once. Their work is mostly waiting for the API
 	// servers and for access probes, so more than the CPUs helps. Defaults to 8.
 	MaxConcurrentReconciles int
 	// ResyncPeriod re-reconciles running workspaces to repair unwatched access resources.
@@ -196,7 +194,7 @@ func Run(ctx context.Context, opts Options) error {
 		// them the NetworkPolicies, ResourceQuotas and LimitRanges it labelled, the workspace
 		// Deployments, Services and pods. One that lost its label reads as missing and is
 		// applied again; a namespace of a workspace's name made by someone else is found past
-		// the cache and adopted (syncdown). Claims are all cached: a workspace's secondary
+		// the cache and adopted (workspacesync). Claims are all cached: a workspace's secondary
 		// volumes are claims the agent did not create.
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
 			&corev1.Namespace{}:           {Label: managedByAgent},
@@ -243,33 +241,21 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	hubWriter := &hubpatch.Writer{}
-	down := &syncdown.Reconciler{
+	syncer := &workspacesync.Reconciler{
 		Cluster:                 opts.ClusterName,
 		Local:                   localMgr.GetClient(),
+		LocalCache:              localMgr.GetCache(),
+		LocalReader:             localMgr.GetAPIReader(),
+		LiveReader:              provider.LiveReader,
 		ShardOf:                 provider.ShardURL,
 		DefaultAccessStrategy:   opts.DefaultAccessStrategy,
-		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
-		LiveReader:              provider.LiveReader,
-		HubWriter:               hubWriter,
 		Confiner:                confiner,
-		LocalReader:             localMgr.GetAPIReader(),
-	}
-	if err := down.SetupWithManager(hubMgr); err != nil {
-		return fmt.Errorf("failed to set up %s: %w", syncdown.ControllerName, err)
-	}
-	up := &syncup.Reconciler{
-		Cluster:                 opts.ClusterName,
-		Local:                   localMgr.GetClient(),
-		Hub:                     provider,
-		LiveReader:              provider.LiveReader,
-		OnStatusWrite:           func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
-		HubWriter:               hubWriter,
-		Resync:                  down.Enqueue,
+		OnHubWrite:              recordHubWrite,
+		OnStatusWrite:           func(lag time.Duration) { statusSyncLag.Observe(lag.Seconds()) },
 	}
-	if err := up.SetupWithManager(localMgr); err != nil {
-		return fmt.Errorf("failed to set up %s: %w", syncup.ControllerName, err)
+	if err := syncer.SetupWithManager(hubMgr); err != nil {
+		return fmt.Errorf("failed to set up %s: %w", workspacesync.ControllerName, err)
 	}
 	mat := materialize.NewReconciler(materialize.Options{ClusterName: opts.ClusterName, ResyncPeriod: opts.ResyncPeriod, MaxConcurrentReconciles: opts.MaxConcurrentReconciles})
 	if err := mat.SetupWithManager(localMgr); err != nil {

@@ -108,7 +108,7 @@ identity in the atrium:agents group. --kubeconfig is the compute cluster (in-clu
 	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "address of the Prometheus metrics endpoint (0 disables)")
 	f.BoolVar(&opts.MetricsSecure, "metrics-secure", false, "serve metrics over HTTPS, only to bearer tokens the compute cluster authenticates and authorizes for GET /metrics (TokenReview, SubjectAccessReview)")
 	f.StringVar(&opts.HealthAddr, "health-probe-bind-address", "0", "address of /healthz and /readyz (0 disables)")
-	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 8, "workspaces each controller (sync down, materialize, sync up) reconciles at once")
+	f.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 8, "workspaces each controller (the workspace syncer, the materializer) reconciles at once")
 	f.Float32Var(&hubQPS, "hub-qps", 200, "client-side rate limit of requests to kcp, per resource type and organization (logical cluster)")
 	f.IntVar(&hubBurst, "hub-burst", 400, "burst above --hub-qps")
 	f.Float32Var(&localQPS, "kube-api-qps", 200, "client-side rate limit of requests to the compute cluster, per resource type")

@@ -315,7 +315,7 @@ func (r *run) burst(ctx context.Context) error {
 		BurstSeconds:       elapsed.Seconds(),
 		AvailablePerSecond: float64(r.cfg.N) / elapsed.Seconds(),
 	}
-	r.res.Controllers, r.res.Requests = map[string]ControllerActivity{}, map[string]RequestActivity{}
+	r.res.Controllers, r.res.Requests, r.res.AgentHubWrites = map[string]ControllerActivity{}, map[string]RequestActivity{}, map[string]HubWrites{}
 	for name, a := range after {
 		b := before[name]
 		reconciles := delta(a.sumBy("controller_runtime_reconcile_total", "controller", ""), b.sumBy("controller_runtime_reconcile_total", "controller", ""))
@@ -339,6 +339,9 @@ func (r *run) burst(ctx context.Context) error {
 		hubHost := `host="` + strings.TrimPrefix(strings.TrimPrefix(r.stack.Env.Hub.Config.Host, "https://"), "http://") + `"`
 		toHub := a.sum("rest_client_requests_total", hubHost) - b.sum("rest_client_requests_total", hubHost)
 		r.res.Requests[name] = RequestActivity{ByMethod: byMethod, ToHub: toHub, Conflicts: conflicts, PerWorkspace: all / float64(r.cfg.N)}
+		if strings.HasPrefix(name, "agent-") {
+			r.res.AgentHubWrites[name] = hubWrites(a, b, r.cfg.N)
+		}
 	}
 	r.res.Placement = map[string]int{}
 	for i := range r.cfg.N {
@@ -348,6 +351,26 @@ func (r *run) burst(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// hubWrites is an agent's writes to hub Workspaces between the scrapes before and after, from
+// atrium_agent_hub_writes_total{result,write} (labels in Prometheus' sorted order).
+func hubWrites(after, before metrics, n int) HubWrites {
+	const name = "atrium_agent_hub_writes_total"
+	d := func(labels string) float64 { return after.sum(name, labels) - before.sum(name, labels) }
+	w := HubWrites{
+		Finalizer:          d(`result="written",write="finalizer"`),
+		Status:             d(`result="written",write="status"`),
+		Conflicts:          d(`result="conflict"`),
+		FinalizerConflicts: d(`result="conflict",write="finalizer"`),
+		StatusConflicts:    d(`result="conflict",write="status"`),
+		Errors:             d(`result="error"`),
+	}
+	if n > 0 {
+		w.PerWorkspace = (w.Finalizer + w.Status) / float64(n)
+		w.ConflictsPerWorkspace = w.Conflicts / float64(n)
+	}
+	return w
 }
 
 // platformCPU reads the CPU seconds of the measured processes and of the test bed's kcp,

@@ -164,6 +164,11 @@ func TestBenchSmoke(t *testing.T) {
 	require.Positive(t, res.AgentRestart.Seconds)
 	require.Positive(t, res.HubRestart.StatusSyncSeconds)
 	require.Positive(t, res.Controllers["hub-controller/"+hubplacement.ControllerName].Reconciles, "per-controller reconciles: %v", res.Controllers)
+	for _, name := range sortedKeys(res.AgentHubWrites) {
+		t.Logf("%s hub writes: %+v", name, res.AgentHubWrites[name])
+	}
+	require.GreaterOrEqual(t, res.AgentHubWrites["agent-east"].Status+res.AgentHubWrites["agent-west"].Status, float64(res.N),
+		"every workspace's status was written by its agent: %+v", res.AgentHubWrites)
 	for _, name := range []string{"agent-east", "agent-west", "hub-controller"} {
 		require.Positive(t, res.Requests[name].PerWorkspace, "%s made API requests", name)
 		s := res.Profiles[name]

@@ -135,6 +135,22 @@ func WriteMarkdown(path, command string, r *Results, comparisons ...Comparison) 
 		}
 		p("")
 	}
+	if len(r.AgentHubWrites) > 0 {
+		p("Agent writes to hub Workspaces during the burst (`atrium_agent_hub_writes_total`; per workspace of the whole burst):")
+		p("")
+		p("| Process | finalizer | status | per workspace | conflicts (finalizer, status) | conflicts per workspace | errors |")
+		p("|---|---|---|---|---|---|---|")
+		var total HubWrites
+		for _, name := range sortedKeys(r.AgentHubWrites) {
+			w := r.AgentHubWrites[name]
+			p("| %s | %.0f | %.0f | %.2f | %.0f (%.0f, %.0f) | %.2f | %.0f |", name, w.Finalizer, w.Status, w.PerWorkspace, w.Conflicts, w.FinalizerConflicts, w.StatusConflicts, w.ConflictsPerWorkspace, w.Errors)
+			total.Finalizer, total.Status, total.Conflicts, total.Errors = total.Finalizer+w.Finalizer, total.Status+w.Status, total.Conflicts+w.Conflicts, total.Errors+w.Errors
+			total.FinalizerConflicts, total.StatusConflicts = total.FinalizerConflicts+w.FinalizerConflicts, total.StatusConflicts+w.StatusConflicts
+			total.PerWorkspace, total.ConflictsPerWorkspace = total.PerWorkspace+w.PerWorkspace, total.ConflictsPerWorkspace+w.ConflictsPerWorkspace
+		}
+		p("| all agents | %.0f | %.0f | %.2f | %.0f (%.0f, %.0f) | %.2f | %.0f |", total.Finalizer, total.Status, total.PerWorkspace, total.Conflicts, total.FinalizerConflicts, total.StatusConflicts, total.ConflictsPerWorkspace, total.Errors)
+		p("")
+	}
 	if c := r.BurstCPU; c.Capacity > 0 {
 		p("Where the CPU went during the burst (`/proc/<pid>/stat` and `/proc/stat`): %.0f CPU-seconds available (%d CPUs × %.0f s),", c.Capacity, r.Machine.CPUs, r.Throughput.BurstSeconds)
 		p("%.0f busy on the whole machine (%.0f%%; load average %.1f at the start, %.1f at the end; other engineers' test beds included).", c.MachineBusy, 100*c.MachineBusy/c.Capacity, c.LoadStart, c.LoadEnd)
@@ -292,6 +308,8 @@ func writeComparison(p func(string, ...any), after, before *Results) {
 	for _, name := range sortedKeys(after.Requests) {
 		row(name+" API requests per workspace", "%.1f", before.Requests[name].PerWorkspace, after.Requests[name].PerWorkspace)
 	}
+	row("agent hub writes per workspace (all agents)", "%.2f", agentHubWrites(before, false), agentHubWrites(after, false))
+	row("agent hub write conflicts per workspace (all agents)", "%.2f", agentHubWrites(before, true), agentHubWrites(after, true))
 	for _, name := range sortedKeys(after.PerThousand) {
 		row(name+" RSS per 1,000 workspaces (MiB)", "%.0f", before.PerThousand[name].RSSMiB, after.PerThousand[name].RSSMiB)
 		row(name+" CPU per 1,000 workspaces (s)", "%.1f", before.PerThousand[name].CPUSeconds, after.PerThousand[name].CPUSeconds)
@@ -299,6 +317,20 @@ func writeComparison(p func(string, ...any), after, before *Results) {
 	row("stop → Stopped p50 (s)", "%.2f", before.Stop.P50, after.Stop.P50)
 	row("start → Available p50 (s)", "%.2f", before.Start.P50, after.Start.P50)
 	row("agent restart → every workspace verified (s)", "%.1f", before.AgentRestart.Seconds, after.AgentRestart.Seconds)
+}
+
+// agentHubWrites is the agents' hub writes (or conflicts) per workspace, all agents together;
+// 0 for a run from before the metric existed.
+func agentHubWrites(r *Results, conflicts bool) float64 {
+	total := 0.0
+	for _, w := range r.AgentHubWrites {
+		if conflicts {
+			total += w.ConflictsPerWorkspace
+		} else {
+			total += w.PerWorkspace
+		}
+	}
+	return total
 }
 
 // perWorkspace is the reconciles of the controllers whose key starts with prefix, per workspace.

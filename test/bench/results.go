@@ -49,6 +49,9 @@ type Results struct {
 	// Requests are the API requests every process made during the burst
 	// (rest_client_requests_total), by process.
 	Requests map[string]RequestActivity `json:"requests"`
+	// AgentHubWrites are the writes of every agent's workspace syncer to hub Workspaces during
+	// the burst (atrium_agent_hub_writes_total), by process ("agent-east").
+	AgentHubWrites map[string]HubWrites `json:"agentHubWrites,omitempty"`
 	// TransientRetries counts the harness's requests (creates, patches, deletes) retried after
 	// an overloaded API server's answer (timeouts, 429, 500, 503).
 	TransientRetries int64 `json:"transientRetries"`
@@ -90,6 +93,23 @@ type RequestActivity struct {
 	Conflicts float64 `json:"conflicts"`
 	// PerWorkspace is all requests / N.
 	PerWorkspace float64 `json:"perWorkspace"`
+}
+
+// HubWrites counts an agent's writes to hub Workspaces during the burst, per workspace of the
+// whole burst (N).
+type HubWrites struct {
+	// Finalizer and Status are the writes made (finalizer added or removed, status patched).
+	Finalizer float64 `json:"finalizer"`
+	Status    float64 `json:"status"`
+	// Conflicts are writes that met a newer version (and were requeued), in all and of each
+	// kind; Errors, other failures.
+	Conflicts          float64 `json:"conflicts"`
+	FinalizerConflicts float64 `json:"finalizerConflicts"`
+	StatusConflicts    float64 `json:"statusConflicts"`
+	Errors             float64 `json:"errors"`
+	// PerWorkspace is (Finalizer + Status) / N; ConflictsPerWorkspace is Conflicts / N.
+	PerWorkspace          float64 `json:"perWorkspace"`
+	ConflictsPerWorkspace float64 `json:"conflictsPerWorkspace"`
 }
 
 // Percentiles summarize latencies in seconds (nearest rank).

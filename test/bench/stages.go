@@ -36,15 +36,15 @@ var stages = []stage{
 	{"hub: Scheduled (placed)", func(ws *workspacesv1alpha1.Workspace) bool {
 		return ws.PlacedCluster() != "" || agentSeen(ws)
 	}},
-	{"agent: finalizer on the hub object (sync down)", agentSeen},
-	{"agent: first status (mirror materialized, synced up)", func(ws *workspacesv1alpha1.Workspace) bool {
+	{"agent: finalizer on the hub object", agentSeen},
+	{"agent: first status (mirror materialized)", func(ws *workspacesv1alpha1.Workspace) bool {
 		return ws.Status.Phase != ""
 	}},
 	{"agent: pod ready (probing access)", func(ws *workspacesv1alpha1.Workspace) bool {
 		c := ws.GetCondition(workspacesv1alpha1.ConditionAvailable)
 		return c != nil && (c.Status == metav1.ConditionTrue || c.Reason == string(workspacesv1alpha1.ReasonAccessProbePending))
 	}},
-	{"agent: Available (access probe passed, synced up)", availableWorkspace},
+	{"agent: Available (access probe passed)", availableWorkspace},
 }
 
 func conditionTrue(ws *workspacesv1alpha1.Workspace, t workspacesv1alpha1.ConditionType) bool {

@@ -8,7 +8,7 @@ const (
 	// Agents list and watch only the workspaces labelled with their cluster: the hub writes the
 	// placement first and the label after it (and removes the label after clearing the
 	// placement), and an agent reads a workspace that left its selection once by name to let
-	// go of it (agent/syncdown).
+	// go of it (agent/workspacesync).
 	LabelCluster = "atrium.dev/cluster"
 
 	// AgentFinalizerPrefix prefixes the finalizer an agent puts on every hub Workspace it

@@ -63,10 +63,11 @@ func TestMetrics(t *testing.T) {
 	text := string(body)
 	for _, want := range []string{
 		`atrium_agent_workspaces{compute_cluster="west",phase="Running"}`,
-		`controller_runtime_reconcile_total{controller="atrium-syncdown"`,
-		`controller_runtime_reconcile_total{controller="atrium-syncup"`,
+		`controller_runtime_reconcile_total{controller="atrium-workspacesync"`,
 		`controller_runtime_reconcile_total{controller="atrium-materializer"`,
 		`atrium_agent_status_sync_lag_seconds_bucket`,
+		`atrium_agent_hub_writes_total{result="written",write="finalizer"}`,
+		`atrium_agent_hub_writes_total{result="written",write="status"}`,
 		`atrium_agent_heartbeats_total{result="success"}`,
 	} {
 		require.Contains(t, text, want)
