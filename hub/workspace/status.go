@@ -18,15 +18,6 @@ import (
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
 
-// hubConditions are the Workspace conditions the hub writes; the agent writes the others.
-var hubConditions = []workspacesv1alpha1.ConditionType{
-	workspacesv1alpha1.ConditionValid,
-	workspacesv1alpha1.ConditionScheduled,
-	workspacesv1alpha1.ConditionClusterReachable,
-	workspacesv1alpha1.ConditionUserLimit,
-	workspacesv1alpha1.ConditionAutoStopped,
-}
-
 // setCondition sets the condition of type t on ws for its generation. A condition that already
 // says the same (status, reason, message, generation) is left as it is; the transition time
 // moves only when the status does.
@@ -101,7 +92,7 @@ func statusPatch(orig, ws *workspacesv1alpha1.Workspace, guard bool) []patchOp {
 	var replaces, removes []patchOp
 	var appends []metav1.Condition
 	var removeAt []int
-	for _, t := range hubConditions {
+	for _, t := range workspacesv1alpha1.HubConditions {
 		i := slices.IndexFunc(orig.Status.Conditions, func(c metav1.Condition) bool { return c.Type == string(t) })
 		want := ws.GetCondition(t)
 		switch {
@@ -154,7 +145,7 @@ func hubStatus(ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.WorkspaceSta
 	out := workspacesv1alpha1.WorkspaceStatus{
 		Owner: ws.Status.Owner, Access: ws.Status.Access, Effective: ws.Status.Effective, Placement: ws.Status.Placement,
 	}
-	for _, t := range hubConditions {
+	for _, t := range workspacesv1alpha1.HubConditions {
 		if c := ws.GetCondition(t); c != nil {
 			out.Conditions = append(out.Conditions, *c)
 		}
