@@ -22,9 +22,9 @@ import (
 
 	"github.com/atrium-dev/atrium/agent/mirror"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/hub/templates"
 	hubworkspace "github.com/atrium-dev/atrium/hub/workspace"
+	"github.com/atrium-dev/atrium/internal/bootstrap"
 )
 
 var scheme = testbed.Scheme
