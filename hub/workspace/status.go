@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -154,10 +153,20 @@ func hubStatus(ws *workspacesv1alpha1.Workspace) workspacesv1alpha1.WorkspaceSta
 }
 
 // errOutdated reports whether a write failed because the workspace changed since it was read:
-// a test operation of a JSON patch failed (kube-apiserver answers 422, "testing value … failed")
-// or a resourceVersion precondition did. The change's own event brings the workspace back.
+// a resourceVersion precondition failed (Conflict), or a JSON patch did not apply to the object
+// as it is now (a test operation failed, a path is gone). kube-apiserver answers the latter
+// with 422 Invalid and no details, unlike a validation failure, which names the object and its
+// causes. The change's own event brings the workspace back.
 func errOutdated(err error) bool {
-	return apierrors.IsConflict(err) || (apierrors.IsInvalid(err) && strings.Contains(err.Error(), "testing value"))
+	if apierrors.IsConflict(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d == nil || (d.Name == "" && len(d.Causes) == 0)
 }
 
 // write sends what the phases decided: the status patch, then the writes that cannot be part

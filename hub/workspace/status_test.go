@@ -2,13 +2,19 @@ package workspace
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 )
@@ -136,4 +142,19 @@ func TestSetConditionTransitionTime(t *testing.T) {
 	setCondition(ws, workspacesv1alpha1.ConditionScheduled, metav1.ConditionTrue, workspacesv1alpha1.ReasonPlaced, "c", later)
 	assert.Equal(t, later, ws.GetCondition(workspacesv1alpha1.ConditionScheduled).LastTransitionTime)
 	assert.Len(t, ws.Status.Conditions, 1)
+}
+
+// A patch that no longer applies is decided again; a write the API refuses as invalid is an
+// error.
+func TestErrOutdated(t *testing.T) {
+	gr := schema.GroupResource{Group: workspacesv1alpha1.GroupName, Resource: "workspaces"}
+	notApplied := apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", "testing value /metadata/resourceVersion failed", 0, false)
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: workspacesv1alpha1.GroupName, Kind: "Workspace"}, "nb",
+		field.ErrorList{field.TooLong(field.NewPath("status", "conditions").Index(0).Child("message"), "", 32768)})
+	assert.True(t, errOutdated(notApplied))
+	assert.True(t, errOutdated(fmt.Errorf("wrapped: %w", notApplied)))
+	assert.True(t, errOutdated(apierrors.NewConflict(gr, "nb", errors.New("the object has been modified"))))
+	assert.False(t, errOutdated(invalid))
+	assert.False(t, errOutdated(apierrors.NewBadRequest("no")))
+	assert.False(t, errOutdated(nil))
 }
