@@ -4,7 +4,6 @@
 //
 // Run wires a multicluster manager whose local manager points at root:atrium (ComputeClusters,
 // the leader-election Lease, events) and whose provider serves the organizations. Controllers
-// live in their own packages under hub/, one per kind (Workspaces: hub/workspace, the one writer
-// of a Workspace's hub-owned parts), and are registered in controllers.go: each entry turns the
-// shared Deps into one controller's options.
+// live in their own packages under hub/ and are registered in controllers.go: each entry turns
+// the shared Deps into one controller's options.
 package hub

@@ -29,6 +29,7 @@ import (
 	"github.com/atrium-dev/atrium/exports"
 	"github.com/atrium-dev/atrium/hub/admission"
 	"github.com/atrium-dev/atrium/hub/orglimits"
+	"github.com/atrium-dev/atrium/hub/roster"
 	"github.com/atrium-dev/atrium/internal/exportprovider"
 )
 
@@ -89,7 +90,7 @@ type Options struct {
 	WebhookCertDir string
 	// MaxConcurrentReconciles is how many Workspaces (or WorkspaceTemplates) each hub
 	// controller reconciles at once. Their work is mostly waiting for kcp, so more than the
-	// CPUs helps; placement decisions stay serialized inside (hub/workspace). Defaults to 4.
+	// CPUs helps; placement decisions stay serialized inside (hub/placement). Defaults to 4.
 	MaxConcurrentReconciles int
 }
 
@@ -160,6 +161,9 @@ type Deps struct {
 	// PlatformCache is the cache behind Platform, for watches on ComputeClusters
 	// (source.Kind(deps.PlatformCache, ...) with WatchesRawSource).
 	PlatformCache cache.Cache
+	// Roster indexes every hub Workspace seen by its placement, so ComputeCluster events can
+	// requeue the workspaces they concern across all logical clusters.
+	Roster *roster.Roster
 	// Quotas reads the organizations' limits (OrganizationQuotas in root:atrium, with the hub's
 	// defaults).
 	Quotas *orglimits.Quotas
@@ -258,6 +262,7 @@ func Run(ctx context.Context, opts Options) error {
 		Platform:      local.GetClient(),
 		PlatformCache: local.GetCache(),
 		Quotas:        &orglimits.Quotas{Reader: local.GetClient(), DefaultWorkspaces: opts.OrgMaxWorkspaces, DefaultShares: opts.OrgMaxWorkspaceShares},
+		Roster:        roster.New(),
 		Recorder:      local.GetEventRecorderFor("atrium-hub"), //nolint:staticcheck // Deps.Recorder is a record.EventRecorder; moving to the events API changes every caller
 		Options:       opts,
 		Now:           time.Now,

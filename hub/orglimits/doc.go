@@ -20,7 +20,7 @@
 // creationTimestamp, then by namespace and name. Objects being deleted hold none. So lowering a
 // limit never takes a slot from a running workspace: it only refuses what comes next.
 //
-// Workspaces beyond the limit are answered by the Workspace reconciler's validity phase (hub/workspace) with
+// Workspaces beyond the limit are answered by the templates controller (hub/templates) with
 // Valid=False, reason OrganizationLimitReached; they get no status.effective and are never
 // placed, so nothing of them reaches a compute cluster. Shares beyond the limit are answered
 // here, by the share controller of this package (field manager atrium-hub-orglimits), with

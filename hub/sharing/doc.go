@@ -1,5 +1,4 @@
-// Package sharing decides who may connect to a hub Workspace: Allowed computes its
-// status.access, which the workspace reconciler's sharing phase (hub/workspace) writes.
+// Package sharing resolves who may connect to each hub Workspace into status.access.
 //
 // With accessType OwnerOnly (the hub's effective value, else the workspace's own) the allowed
 // users are the owner (see hub/owner) and the users of the WorkspaceShares in the workspace's
@@ -11,4 +10,6 @@
 // Public, status.access is absent. The agent copies the lists into the mirror, where access
 // resource templates turn them into an allow-list (for example of an authenticating proxy). An
 // OwnerOnly workspace with no recorded owner allows nobody: the lists fail closed.
+//
+// The controller writes only status.access, with field manager atrium-hub-sharing.
 package sharing

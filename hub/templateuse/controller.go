@@ -9,10 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
@@ -31,23 +29,9 @@ type Reconciler struct {
 	Manager mcmanager.Manager
 }
 
-// templateIndex indexes hub Workspaces by the template they use (Workspace.TemplateName), so a
-// template's reconcile counts its own workspaces, not all of the organization's.
-const templateIndex = "atrium.dev/template"
-
-// SetupWithManager registers the controller. A workspace requeues its template when it
-// appears, disappears, or changes the template it uses (its first resolution pins the
-// organization's default template); its other updates change no count.
+// SetupWithManager registers the controller; a workspace event requeues its template.
 func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 	r.Manager = mgr
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &workspacesv1alpha1.Workspace{}, templateIndex, func(obj client.Object) []string {
-		if name := obj.(*workspacesv1alpha1.Workspace).TemplateName(); name != "" {
-			return []string{name}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("failed to index workspaces by template: %w", err)
-	}
 	return mcbuilder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&workspacesv1alpha1.WorkspaceTemplate{}).
@@ -59,22 +43,8 @@ func (r *Reconciler) SetupWithManager(mgr mcmanager.Manager) error {
 				}
 				return []mcreconcile.Request{{ClusterName: clusterName, Request: reconcile.Request{NamespacedName: client.ObjectKey{Name: ws.TemplateName()}}}}
 			})
-		}, mcbuilder.WithPredicates(templateChanged{})).
+		}).
 		Complete(r)
-}
-
-// templateChanged passes the workspace events that may change a template's count: creations,
-// deletions, and updates that change the template a workspace uses. spec.templateRef is
-// immutable, so that is only the first resolution of a workspace naming none, which pins the
-// organization's default template (from no template to one).
-type templateChanged struct {
-	predicate.Funcs
-}
-
-func (templateChanged) Update(e event.UpdateEvent) bool {
-	o, ok1 := e.ObjectOld.(*workspacesv1alpha1.Workspace)
-	n, ok2 := e.ObjectNew.(*workspacesv1alpha1.Workspace)
-	return !ok1 || !ok2 || o.TemplateName() != n.TemplateName()
 }
 
 // Reconcile handles one WorkspaceTemplate.
@@ -93,13 +63,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, c client.Client, tmpl *workspacesv1alpha1.WorkspaceTemplate) error {
-	// TemplateName counts a workspace that names no template under the default template its
-	// resolution pinned, so that template cannot go while the workspace runs on it.
 	list := &workspacesv1alpha1.WorkspaceList{}
-	if err := c.List(ctx, list, client.MatchingFields{templateIndex: tmpl.Name}); err != nil {
-		return fmt.Errorf("failed to list the workspaces of template %s: %w", tmpl.Name, err)
+	if err := c.List(ctx, list); err != nil {
+		return fmt.Errorf("failed to list workspaces: %w", err)
 	}
-	count := len(list.Items)
+	count := 0
+	for i := range list.Items {
+		// TemplateName counts a workspace that names no template under the default template
+		// its resolution pinned, so that template cannot go while the workspace runs on it.
+		if list.Items[i].TemplateName() == tmpl.Name {
+			count++
+		}
+	}
 
 	if err := r.ensureFinalizer(ctx, c, tmpl, count > 0); err != nil {
 		return err

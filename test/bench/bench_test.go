@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	hubworkspace "github.com/atrium-dev/atrium/hub/workspace"
+	hubplacement "github.com/atrium-dev/atrium/hub/placement"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -163,7 +163,7 @@ func TestBenchSmoke(t *testing.T) {
 	require.Zero(t, res.AgentRestart.HubWrites, "no hub writes for unchanged workspaces: %v", res.AgentRestart.Examples)
 	require.Positive(t, res.AgentRestart.Seconds)
 	require.Positive(t, res.HubRestart.StatusSyncSeconds)
-	require.Positive(t, res.Controllers["hub-controller/"+hubworkspace.ControllerName].Reconciles, "per-controller reconciles: %v", res.Controllers)
+	require.Positive(t, res.Controllers["hub-controller/"+hubplacement.ControllerName].Reconciles, "per-controller reconciles: %v", res.Controllers)
 	for _, name := range sortedKeys(res.AgentHubWrites) {
 		t.Logf("%s hub writes: %+v", name, res.AgentHubWrites[name])
 	}

@@ -15,7 +15,7 @@ import (
 	computev1alpha1 "github.com/atrium-dev/atrium/apis/compute/v1alpha1"
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 )
 
 // Org is an organization a stack creates, with its users.

@@ -243,7 +243,7 @@ const (
 )
 
 // UserLimit: the workspace is within its template's maxRunningWorkspacesPerUser
-// for its owner. Written by the hub (hub/workspace, limits phase) only for
+// for its owner. Written by the hub (field manager atrium-hub-limits) only for
 // workspaces whose template sets a limit. When False, the hub has set
 // spec.desiredStatus to Stopped; it starts again only when the tenant sets
 // Running again and a slot is free.
@@ -264,7 +264,7 @@ const (
 
 // AutoStopped: the hub stopped the workspace on its own, because it was idle
 // longer than its idle timeout or ran longer than its maximum lifetime. Written
-// by the hub (hub/workspace, lifecycle phase); the agent's Stopped
+// by the hub (field manager atrium-hub-lifecycle); the agent's Stopped
 // condition says StoppedByUser, because it sees only spec.desiredStatus. True
 // (reason IdleTimeout or LifetimeExceeded, declared with Stopped) stays until the
 // tenant sets spec.desiredStatus to Running again.
@@ -353,14 +353,6 @@ const (
 // Shares are granted oldest first; one that would pass the cap is Granted=False
 // (TooManyPrincipals) as a whole, and counts once older shares are deleted.
 const MaxSharedPrincipals = 512
-
-// HubConditions are the Workspace conditions the hub writes (hub/workspace, one phase each).
-// No other writer touches them.
-var HubConditions = []ConditionType{ConditionValid, ConditionScheduled, ConditionClusterReachable, ConditionUserLimit, ConditionAutoStopped}
-
-// AgentConditions are the Workspace conditions the placed agent writes (the agent of the
-// cluster named by status.placement.cluster). No other writer touches them.
-var AgentConditions = []ConditionType{ConditionAvailable, ConditionProgressing, ConditionDegraded, ConditionStopped, ConditionIdleDetection}
 
 // SetCondition sets a condition in conds, stamping observedGeneration, and
 // reports whether anything changed. The transition time only moves when the

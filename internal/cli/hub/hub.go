@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/atrium-dev/atrium/hub/admission"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/internal/cli/clientflags"
 )
 

@@ -16,15 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/atrium-dev/atrium/agent/mirror"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
+	"github.com/atrium-dev/atrium/hub/statusapply"
 	"github.com/atrium-dev/atrium/hub/templates"
-	hubworkspace "github.com/atrium-dev/atrium/hub/workspace"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
 )
 
 var scheme = testbed.Scheme
@@ -95,14 +94,14 @@ func resolve(t *testing.T, org string, ws *workspacesv1alpha1.Workspace) {
 	eff, bad := templates.Resolve(cur, suiteTemplate(), func(string) (*workspacesv1alpha1.WorkspaceExecutionProfile, bool) { return nil, false })
 	require.Nil(t, bad, "the test workspace %s must be valid", ws.Name)
 	eff.Generation = cur.Generation
-	encoded, err := runtime.DefaultUnstructuredConverter.ToUnstructured(eff)
+	encoded, err := statusapply.Encode(eff)
 	require.NoError(t, err)
 	status := &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"effective": encoded}}}
 	status.SetAPIVersion(workspacesv1alpha1.SchemeGroupVersion.String())
 	status.SetKind("Workspace")
 	status.SetNamespace(ws.Namespace)
 	status.SetName(ws.Name)
-	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner(hubworkspace.FieldManager), client.ForceOwnership))
+	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner(templates.FieldManager), client.ForceOwnership))
 }
 
 func place(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, cluster string) {

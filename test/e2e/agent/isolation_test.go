@@ -32,7 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,7 +42,8 @@ import (
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
-	hubworkspace "github.com/atrium-dev/atrium/hub/workspace"
+	"github.com/atrium-dev/atrium/hub/statusapply"
+	"github.com/atrium-dev/atrium/hub/templates"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -293,7 +293,7 @@ func refuse(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, message 
 		}},
 	}}}
 	if cur.Status.Effective != nil {
-		encoded, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cur.Status.Effective)
+		encoded, err := statusapply.Encode(cur.Status.Effective)
 		require.NoError(t, err)
 		status.Object["status"].(map[string]any)["effective"] = encoded
 	}
@@ -301,5 +301,5 @@ func refuse(t *testing.T, org string, ws *workspacesv1alpha1.Workspace, message 
 	status.SetKind("Workspace")
 	status.SetNamespace(ws.Namespace)
 	status.SetName(ws.Name)
-	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner(hubworkspace.FieldManager), client.ForceOwnership))
+	require.NoError(t, c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(status), client.FieldOwner(templates.FieldManager), client.ForceOwnership))
 }

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 )
 
 var workspacesGVR = schema.GroupVersionResource{Group: "workspaces.atrium.dev", Version: "v1alpha1", Resource: "workspaces"}

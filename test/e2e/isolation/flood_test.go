@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 )
 
 // TestOrganizationFlood: organization flood may have 4 workspaces and 2 shares. Its members and

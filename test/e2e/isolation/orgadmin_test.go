@@ -14,7 +14,7 @@ import (
 
 	platformv1alpha1 "github.com/atrium-dev/atrium/apis/platform/v1alpha1"
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 )
 
 // TestHostileTemplatesRefusedAtTheAPI: an organization admin, who may write templates, still

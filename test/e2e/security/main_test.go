@@ -11,7 +11,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 

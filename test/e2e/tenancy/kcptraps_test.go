@@ -26,7 +26,7 @@ import (
 
 	workspacesv1alpha1 "github.com/atrium-dev/atrium/apis/workspaces/v1alpha1"
 	"github.com/atrium-dev/atrium/exports"
-	"github.com/atrium-dev/atrium/internal/bootstrap"
+	"github.com/atrium-dev/atrium/hub/bootstrap"
 	"github.com/atrium-dev/atrium/test/testbed"
 )
 
@@ -60,7 +60,7 @@ func share(name, trap string, users, groups []string) *workspacesv1alpha1.Worksp
 // TestTrapApplyThroughTheVirtualWorkspace pins that a server-side apply through the APIExport's
 // virtual workspace is stored as an update: a field the manager omits in its next apply stays
 // (directly, the same apply removes it). Worked around by agent/workspacesync (JSON
-// merge patches) and hub/workspace/status.go (an explicit JSON patch that removes what a hub
+// merge patches) and hub/statusremove (an explicit JSON patch that removes what a hub
 // controller stops owning).
 func TestTrapApplyThroughTheVirtualWorkspace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -98,7 +98,7 @@ func TestTrapApplyThroughTheVirtualWorkspace(t *testing.T) {
 		require.NoError(t, direct.Get(ctx, client.ObjectKey{Namespace: "default", Name: tc.name}, got))
 		if tc.c == throughVW && len(got.Spec.Groups) == 0 {
 			t.Fatalf("kcp's virtual workspace now applies like the API server (the omitted spec.groups was removed): " +
-				"agent/workspacesync and hub/workspace may use server-side apply; see docs/development.md")
+				"agent/workspacesync and hub/statusremove may use server-side apply; see docs/development.md")
 		}
 		require.Equal(t, tc.wantGroups, got.Spec.Groups, tc.name)
 		ops := map[metav1.ManagedFieldsOperationType]bool{}
