@@ -30,7 +30,13 @@ func (r *Reconciler) patchStatus(ctx context.Context, s *scope, desired workspac
 	updated := s.ws.DeepCopy()
 	updated.Status = desired
 	err := s.hub.Status().Patch(ctx, updated, client.MergeFromWithOptions(s.ws, client.MergeFromWithOptimisticLock{}))
-	r.OnHubWrite(WriteStatus, err)
+	return r.wrote(s, WriteStatus, updated, err)
+}
+
+// wrote counts one write of the hub object and, when it succeeded, remembers it and makes
+// updated the scope's object. A conflict is errConflict.
+func (r *Reconciler) wrote(s *scope, write string, updated *workspacesv1alpha1.Workspace, err error) error {
+	r.OnHubWrite(write, err)
 	switch {
 	case apierrors.IsConflict(err):
 		return errConflict
@@ -75,16 +81,7 @@ func (r *Reconciler) patchFinalizers(ctx context.Context, s *scope, finalizer st
 	if isFailedTest(err) {
 		err = apierrors.NewConflict(workspacesv1alpha1.Resource("workspaces"), s.ws.Name, err)
 	}
-	r.OnHubWrite(WriteFinalizer, err)
-	switch {
-	case apierrors.IsConflict(err):
-		return errConflict
-	case err != nil:
-		return err
-	}
-	r.writes.remember(s.ws.ResourceVersion, updated)
-	s.ws = updated
-	return nil
+	return r.wrote(s, WriteFinalizer, updated, err)
 }
 
 // jsonPatchOp is one operation of an RFC 6902 JSON patch. Value is always sent: a test of

@@ -6,9 +6,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -23,12 +21,7 @@ import (
 // that moved away with the agent's finalizer is cleaned up and let go of.
 func TestOutOfCache(t *testing.T) {
 	ctx := context.Background()
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme} {
-		if err := add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := testScheme(t)
 	const lc = "2x8vbcp1mz7ewyku"
 	key := types.NamespacedName{Namespace: "default", Name: "nb"}
 	mirrorOf := func(uid types.UID) *computev1alpha1.LocalWorkspace {

@@ -27,12 +27,7 @@ import (
 // requeued after a jittered delay without reading the hub past its cache.
 func TestSyncWritesOncePerVisibleChange(t *testing.T) {
 	ctx := context.Background()
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme} {
-		if err := add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := testScheme(t)
 	const lc = "2x8vbcp1mz7ewyku"
 	key := types.NamespacedName{Namespace: "default", Name: "nb"}
 	ws := &workspacesv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, UID: "ws-uid", Generation: 2}}
@@ -175,4 +170,16 @@ func TestSyncWritesOncePerVisibleChange(t *testing.T) {
 	if err := hub.Get(ctx, key, &workspacesv1alpha1.Workspace{}); err == nil {
 		t.Fatal("the hub workspace is still there after its finalizer was removed")
 	}
+}
+
+// testScheme knows the kinds the fake hub and local clients hold.
+func testScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, workspacesv1alpha1.AddToScheme, computev1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }
